@@ -1,0 +1,169 @@
+// One broker node: the client listener, limits, INFO, and lifecycle around
+// the delivery core. It knows nothing of src/cluster: a cluster plugs in
+// through setCluster (a ClusterSink) and extra INFO fields.
+import { randomBytes } from 'node:crypto'
+import net from 'node:net'
+import { Connection, type ClientHost } from './connection.js'
+import { DeliveryCore, type ClusterSink } from './delivery.js'
+import { ERR_MAX_CONNECTIONS } from './errors.js'
+import { LineLogger, type Logger } from './logger.js'
+import { resolveOptions, type ServerOptions } from './options.js'
+import { ChunkPool } from './outbound.js'
+
+/** The nats-server protocol level we speak; clients gate features on this semver. */
+export const COMPAT_VERSION = '2.9.10'
+export const NATSMESH_VERSION = '0.1.0'
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+
+/** A nats-server-shaped id: 'N' and 55 base32 characters, new at every start. */
+export function newServerId(): string {
+  const bytes = randomBytes(55)
+  let id = 'N'
+  for (let i = 0; i < bytes.length; i++) id += BASE32[bytes[i] & 31]
+  return id
+}
+
+export class ServerStats {
+  totalConnections = 0
+  slowConsumers = 0
+}
+
+export type ServerState = 'new' | 'running' | 'lame-duck' | 'stopping' | 'stopped'
+
+export class Server implements ClientHost {
+  readonly id = newServerId()
+  readonly options: ServerOptions
+  readonly logger: Logger
+  readonly core = new DeliveryCore()
+  readonly pool = new ChunkPool()
+  readonly connections = new Map<number, Connection>()
+  readonly stats = new ServerStats()
+  readonly startTime = new Date()
+  state: ServerState = 'new'
+  /** Fields a cluster adds to every client's INFO (connect_urls, cluster). */
+  private infoExtras: Record<string, unknown> = {}
+  private readonly listener: net.Server
+  private nextCid = 1
+  private readonly ownsLogger: boolean
+
+  constructor(options: Partial<ServerOptions> = {}, logger?: Logger) {
+    this.options = resolveOptions(options)
+    if (this.options.serverName === '') this.options.serverName = this.id
+    this.ownsLogger = logger === undefined
+    this.logger = logger ?? new LineLogger({
+      name: this.options.serverName,
+      debug: this.options.debug,
+      trace: this.options.trace,
+      file: this.options.logFile,
+    })
+    this.listener = net.createServer(this.onConnection)
+  }
+
+  get name(): string { return this.options.serverName }
+
+  /** The port clients connect to (the real one when options.port was 0). */
+  get port(): number {
+    const addr = this.listener.address()
+    return addr !== null && typeof addr === 'object' ? addr.port : this.options.port
+  }
+
+  get clientUrl(): string {
+    const host = this.options.host === '0.0.0.0' || this.options.host === '::' ? '127.0.0.1' : this.options.host
+    return `nats://${host}:${this.port}`
+  }
+
+  setCluster(sink: ClusterSink): void {
+    this.core.cluster = sink
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(err)
+      this.listener.once('error', onError)
+      this.listener.listen({ host: this.options.host, port: this.options.port }, () => {
+        this.listener.off('error', onError)
+        resolve()
+      })
+    })
+    this.listener.on('error', (err) => this.logger.error(`client listener: ${err.message}`))
+    this.state = 'running'
+    this.logger.info(`Listening for client connections on ${this.options.host}:${this.port}`)
+    this.logger.info(`Server is ready (id ${this.id})`)
+  }
+
+  /** Stops accepting new clients; existing ones stay. */
+  stopAccepting(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.listener.listening) return resolve()
+      this.listener.close(() => resolve())
+    })
+  }
+
+  /** Stop accepting, flush what every client is owed, close them all. */
+  async shutdown(): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') return
+    this.state = 'stopping'
+    this.logger.info('Initiating Shutdown...')
+    const closed = this.stopAccepting()
+    for (const conn of [...this.connections.values()]) conn.closeConnection('Server Shutdown')
+    await closed
+    this.state = 'stopped'
+    this.logger.info('Server Exiting..')
+    if (this.ownsLogger && this.logger instanceof LineLogger) this.logger.close()
+  }
+
+  /** The INFO line for one client: nats-server's fields in nats-server's order. */
+  infoFor(cid: number, clientIp: string): Buffer {
+    const info: Record<string, unknown> = {
+      server_id: this.id,
+      server_name: this.options.serverName,
+      version: COMPAT_VERSION,
+      proto: 1,
+      host: this.options.host,
+      port: this.port,
+      headers: true,
+      max_payload: this.options.maxPayload,
+      client_id: cid,
+      client_ip: clientIp,
+      ...this.infoExtras,
+    }
+    return Buffer.from(`INFO ${JSON.stringify(info)} \r\n`)
+  }
+
+  /** Sets cluster INFO fields and sends the fresh INFO to every client that takes async INFO. */
+  updateInfo(extras: Record<string, unknown>): void {
+    this.infoExtras = extras
+    for (const conn of this.connections.values()) {
+      if (conn.opts.protocol >= 1) conn.sendProto(this.infoFor(conn.cid, conn.remoteAddress))
+    }
+  }
+
+  private readonly onConnection = (socket: net.Socket): void => {
+    const cid = this.nextCid++
+    const ip = socket.remoteAddress ?? ''
+    if (this.state !== 'running') {
+      socket.destroy()
+      return
+    }
+    if (this.connections.size >= this.options.maxConnections) {
+      // As nats-server: INFO, then the error, then close.
+      socket.on('error', () => { /* the peer may already be gone */ })
+      socket.end(Buffer.concat([this.infoFor(cid, ip), Buffer.from(`-ERR '${ERR_MAX_CONNECTIONS}'\r\n`)]))
+      this.logger.info(`cid:${cid} ${ip} - maximum connections exceeded (${this.options.maxConnections})`)
+      return
+    }
+    this.stats.totalConnections++
+    const conn = new Connection(this, cid, socket, this.infoFor(cid, ip))
+    this.connections.set(cid, conn)
+    this.logger.debug(`${conn.describe()} - Client connection created`)
+  }
+
+  connectionClosed(conn: Connection): void {
+    this.connections.delete(conn.cid)
+  }
+
+  slowConsumer(): void {
+    this.stats.slowConsumers++
+  }
+}
