@@ -2,9 +2,12 @@
 
 const SPACE = 0x20
 const TAB = 0x09
+const CR = 0x0d
+const LF = 0x0a
 
 /**
- * Splits arg on runs of spaces and tabs into views stored in out[0..n).
+ * Splits arg on runs of spaces, tabs, CRs and LFs into views stored in
+ * out[0..n) (nats-server's SUB/UNSUB argument splitting; PUB splits in the parser).
  * Returns n, or -1 when there are more than out.length arguments.
  */
 export function splitArgs(arg: Buffer, out: Buffer[]): number {
@@ -12,7 +15,7 @@ export function splitArgs(arg: Buffer, out: Buffer[]): number {
   let start = -1
   for (let i = 0; i < arg.length; i++) {
     const b = arg[i]
-    if (b === SPACE || b === TAB) {
+    if (b === SPACE || b === TAB || b === CR || b === LF) {
       if (start >= 0) {
         if (n === out.length) return -1
         out[n++] = arg.subarray(start, i)

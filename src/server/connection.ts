@@ -291,11 +291,10 @@ export class Connection implements OpHandler, Subscriber {
     stats.inBytes += pa.size
     const subject = this.subjectString(pa.subject)
     if (this.logger.isTrace) this.logger.trace(`${this.describe()} - <<- [${pa.hdrSize >= 0 ? 'HPUB' : 'PUB'} ${subject} ${pa.reply === null ? '' : pa.reply.toString('latin1') + ' '}${pa.size}]`)
+    // nats-server warns a pedantic client about a wildcard or empty token and
+    // still delivers (client.go processPub); the -ERR comes before the +OK.
+    if (this.opts.pedantic && !isValidLiteralSubject(subject)) this.sendErr(ERR_INVALID_PUBLISH_SUBJECT)
     if (this.opts.verbose) this.sendProto(OK)
-    if (this.opts.pedantic && !isValidLiteralSubject(subject)) {
-      this.sendErr(ERR_INVALID_PUBLISH_SUBJECT)
-      return
-    }
     const delivered = this.core.processInboundMsg(this, pa, payload, subject)
     if (!delivered && pa.reply !== null && this.opts.headers && this.opts.noResponders) {
       this.core.sendNoResponders(this, pa.reply)
