@@ -4,7 +4,7 @@
 import type { Socket } from 'node:net'
 import { parseSize, splitArgs } from './args.js'
 import type { DeliveryCore } from './delivery.js'
-import { ERR_INVALID_PUBLISH_SUBJECT, ERR_INVALID_SUBJECT, ERR_STALE_CONNECTION } from './errors.js'
+import { ERR_INVALID_PUBLISH_SUBJECT, ERR_INVALID_SUBJECT, ERR_NO_RESPONDERS_NEEDS_HEADERS, ERR_STALE_CONNECTION } from './errors.js'
 import type { Logger } from './logger.js'
 import type { OpHandler, PubArg } from './op-handler.js'
 import type { ServerOptions } from './options.js'
@@ -228,6 +228,10 @@ export class Connection implements OpHandler, Subscriber {
     if (opts === null) {
       // nats-server closes on a CONNECT it cannot decode, without an -ERR.
       this.protocolError(null, `invalid CONNECT: ${arg.toString('utf8', 0, 64)}`)
+      return
+    }
+    if (opts.noResponders && !opts.headers) {
+      this.protocolError(ERR_NO_RESPONDERS_NEEDS_HEADERS, 'no_responders without headers in CONNECT')
       return
     }
     this.opts = opts

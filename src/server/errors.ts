@@ -8,6 +8,7 @@ export const ERR_MAX_CONNECTIONS = 'maximum connections exceeded'
 export const ERR_INVALID_SUBJECT = 'Invalid Subject'
 export const ERR_INVALID_PUBLISH_SUBJECT = 'Invalid Publish Subject'
 export const ERR_STALE_CONNECTION = 'Stale Connection'
+export const ERR_NO_RESPONDERS_NEEDS_HEADERS = 'no responders requires headers support'
 export const ERR_AUTHORIZATION = 'Authorization Violation'
 
 /** Internal errors carry a stable code to grep for, and the cause. */
