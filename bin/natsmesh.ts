@@ -3,7 +3,7 @@
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import { NatsmeshError } from '../src/server/errors.js'
-import { SERVER_OPTION_SPECS } from '../src/server/options.js'
+import { optionsToFlags, SERVER_OPTION_SPECS } from '../src/server/options.js'
 import { addOptionFlags, runServer, serverOptionsFrom } from './commands/server.js'
 
 function fail(err: unknown): never {
@@ -25,7 +25,7 @@ await yargs(hideBin(process.argv))
     try {
       const options = serverOptionsFrom(argv as Record<string, unknown>)
       if (argv.check === true) {
-        process.stdout.write(`${JSON.stringify(options, null, 2)}\n`)
+        process.stdout.write(`${JSON.stringify(optionsToFlags(options), null, 2)}\n`)
         return
       }
       await runServer(options)

@@ -2,17 +2,21 @@
 import fs from 'node:fs'
 import type { Argv } from 'yargs'
 import { OptionsError } from '../../src/server/errors.js'
-import { optionsFromFlags, resolveOptions, SERVER_OPTION_SPECS, type OptionSpec, type ServerOptions } from '../../src/server/options.js'
+import { DEFAULT_OPTIONS, formatDuration, optionsFromFlags, resolveOptions, SERVER_OPTION_SPECS, type OptionSpec, type ServerOptions } from '../../src/server/options.js'
 import { Server } from '../../src/server/server.js'
 
 /** Adds every option of the table as a flag, so --help documents each one. */
-export function addOptionFlags(y: Argv, specs: readonly OptionSpec[]): Argv {
+export function addOptionFlags(y: Argv, specs: readonly OptionSpec[], defaults: object = DEFAULT_OPTIONS, group = 'Server options:'): Argv {
+  const values = defaults as Record<string, unknown>
   for (const spec of specs) {
+    const d = values[spec.key]
+    const shown = spec.kind === 'duration' && typeof d === 'number' ? formatDuration(d)
+      : d === '' || d === false || d === undefined ? null : String(d)
     y.option(spec.flag, {
       alias: spec.alias ?? undefined,
-      describe: spec.describe,
+      describe: shown === null ? spec.describe : `${spec.describe} (default: ${shown})`,
       type: spec.kind === 'boolean' ? 'boolean' : 'string',
-      group: 'Server options:',
+      group,
     })
   }
   return y

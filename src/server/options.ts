@@ -164,6 +164,21 @@ export function optionsFromFlags(input: Record<string, unknown>, specs: readonly
   return out as Partial<ServerOptions>
 }
 
+/** The options as a config file would hold them (flag names, durations with units). */
+export function optionsToFlags(options: object, specs: readonly OptionSpec[] = SERVER_OPTION_SPECS): Record<string, unknown> {
+  const values = options as Record<string, unknown>
+  const out: Record<string, unknown> = {}
+  for (const spec of specs) {
+    const v = values[spec.key]
+    out[spec.flag] = spec.kind === 'duration' && typeof v === 'number' ? formatDuration(v) : v
+  }
+  return out
+}
+
+export function formatDuration(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`
+}
+
 /** Fills in defaults and checks the values that depend on each other. */
 export function resolveOptions(input: Partial<ServerOptions> = {}): ServerOptions {
   const opts: ServerOptions = { ...DEFAULT_OPTIONS, ...input }
