@@ -3,8 +3,7 @@
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import { NatsmeshError } from '../src/server/errors.js'
-import { optionsToFlags, SERVER_OPTION_SPECS } from '../src/server/options.js'
-import { addOptionFlags, runServer, serverOptionsFrom } from './commands/server.js'
+import { addNodeFlags, configAsFlags, nodeConfigFrom, runNode } from './commands/server.js'
 
 function fail(err: unknown): never {
   const message = err instanceof NatsmeshError ? err.message : err instanceof Error ? err.stack ?? err.message : String(err)
@@ -16,19 +15,19 @@ await yargs(hideBin(process.argv))
   .scriptName('natsmesh')
   .usage('$0 <command> [options]')
   .command('server', 'Run one broker node in the foreground (speaks the NATS client protocol)', (y) =>
-    addOptionFlags(y, SERVER_OPTION_SPECS)
-      .option('config', { alias: 'c', type: 'string', describe: 'JSON file of options, keyed by flag name; flags override it' })
-      .option('check', { type: 'boolean', describe: 'Validate the options, print the effective config as JSON and exit' })
+    addNodeFlags(y)
       .example('$0 server -a 127.0.0.1 -p 4333', 'a single node on 127.0.0.1:4333')
+      .example('$0 server --zk 127.0.0.1:2181 --cluster nats://0.0.0.0:6222 --cluster_name prod', 'join cluster prod through ZooKeeper')
+      .example('$0 server --cluster nats://0.0.0.0:6222 --routes nats://h2:6222,nats://h3:6222 --cluster_name prod', 'a cluster from a static seed list')
       .example('$0 server -c natsmesh.json -DV', 'options from a file, debug and protocol trace on'),
   async (argv) => {
     try {
-      const options = serverOptionsFrom(argv as Record<string, unknown>)
+      const config = nodeConfigFrom(argv as Record<string, unknown>)
       if (argv.check === true) {
-        process.stdout.write(`${JSON.stringify(optionsToFlags(options), null, 2)}\n`)
+        process.stdout.write(`${JSON.stringify(configAsFlags(config), null, 2)}\n`)
         return
       }
-      await runServer(options)
+      await runNode(config)
     } catch (err) {
       fail(err)
     }

@@ -1,17 +1,27 @@
-// `natsmesh server`: one broker node in the foreground.
+// `natsmesh server`: one broker node in the foreground, alone or in a cluster.
 import fs from 'node:fs'
 import type { Argv } from 'yargs'
+import { ClusterNode } from '../../src/cluster/node.js'
+import {
+  CLUSTER_OPTION_SPECS, DEFAULT_CLUSTER_OPTIONS, resolveClusterOptions, type ClusterOptions,
+} from '../../src/cluster/options.js'
 import { OptionsError } from '../../src/server/errors.js'
-import { DEFAULT_OPTIONS, formatDuration, optionsFromFlags, resolveOptions, SERVER_OPTION_SPECS, type OptionSpec, type ServerOptions } from '../../src/server/options.js'
-import { Server } from '../../src/server/server.js'
+import {
+  DEFAULT_OPTIONS, formatDuration, optionsFromFlags, optionsToFlags, resolveOptions, SERVER_OPTION_SPECS,
+  type OptionSpec, type ServerOptions,
+} from '../../src/server/options.js'
 
-/** Adds every option of the table as a flag, so --help documents each one. */
-export function addOptionFlags(y: Argv, specs: readonly OptionSpec[], defaults: object = DEFAULT_OPTIONS, group = 'Server options:'): Argv {
-  const values = defaults as Record<string, unknown>
+export interface NodeConfig {
+  server: ServerOptions
+  cluster: ClusterOptions
+}
+
+/** Adds every option of a table as a flag, with its default, so --help documents each one. */
+export function addOptionFlags<T>(y: Argv, specs: readonly OptionSpec<T>[], defaults: Readonly<T>, group: string): Argv {
   for (const spec of specs) {
-    const d = values[spec.key]
+    const d: unknown = defaults[spec.key]
     const shown = spec.kind === 'duration' && typeof d === 'number' ? formatDuration(d)
-      : d === '' || d === false || d === undefined ? null : String(d)
+      : d === '' || d === false || d === undefined || (Array.isArray(d) && d.length === 0) ? null : String(d)
     y.option(spec.flag, {
       alias: spec.alias ?? undefined,
       describe: shown === null ? spec.describe : `${spec.describe} (default: ${shown})`,
@@ -22,8 +32,16 @@ export function addOptionFlags(y: Argv, specs: readonly OptionSpec[], defaults: 
   return y
 }
 
-/** Flags named in the table, taken from yargs' argv (aliases and yargs' own keys dropped). */
-export function pickFlags(argv: Record<string, unknown>, specs: readonly OptionSpec[]): Record<string, unknown> {
+export function addNodeFlags(y: Argv): Argv {
+  addOptionFlags(y, SERVER_OPTION_SPECS, DEFAULT_OPTIONS, 'Server options:')
+  addOptionFlags(y, CLUSTER_OPTION_SPECS, DEFAULT_CLUSTER_OPTIONS, 'Cluster options:')
+  return y
+    .option('config', { alias: 'c', type: 'string', describe: 'JSON file of options, keyed by flag name; flags override it' })
+    .option('check', { type: 'boolean', describe: 'Validate the options, print the effective config as JSON and exit' })
+}
+
+/** Flags named in a table, taken from yargs' argv (aliases and yargs' own keys dropped). */
+function pickFlags<T>(argv: Record<string, unknown>, specs: readonly OptionSpec<T>[]): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const spec of specs) if (argv[spec.flag] !== undefined) out[spec.flag] = argv[spec.flag]
   return out
@@ -46,31 +64,46 @@ export function readConfigFile(path: string): Record<string, unknown> {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new OptionsError(`--config: ${path} must hold a JSON object of options`)
   }
+  const known = new Set([...SERVER_OPTION_SPECS, ...CLUSTER_OPTION_SPECS].map((s) => s.flag))
+  for (const key of Object.keys(parsed)) {
+    if (!known.has(key)) throw new OptionsError(`--config: unknown option "${key}" in ${path}`)
+  }
   return parsed as Record<string, unknown>
 }
 
-export function serverOptionsFrom(argv: Record<string, unknown>): ServerOptions {
+export function nodeConfigFrom(argv: Record<string, unknown>): NodeConfig {
   const fromFile = typeof argv.config === 'string' ? readConfigFile(argv.config) : {}
-  return resolveOptions({
-    ...optionsFromFlags(fromFile),
-    ...optionsFromFlags(pickFlags(argv, SERVER_OPTION_SPECS)),
+  const server = resolveOptions({
+    ...optionsFromFlags(fromFile, SERVER_OPTION_SPECS, false),
+    ...optionsFromFlags(pickFlags(argv, SERVER_OPTION_SPECS), SERVER_OPTION_SPECS),
   })
+  const cluster = resolveClusterOptions({
+    ...optionsFromFlags(fromFile, CLUSTER_OPTION_SPECS, false),
+    ...optionsFromFlags(pickFlags(argv, CLUSTER_OPTION_SPECS), CLUSTER_OPTION_SPECS),
+  }, server)
+  return { server, cluster }
 }
 
-export async function runServer(options: ServerOptions): Promise<void> {
-  const server = new Server(options)
-  if (options.pidFile !== '') fs.writeFileSync(options.pidFile, `${process.pid}\n`)
+export function configAsFlags(config: NodeConfig): Record<string, unknown> {
+  return { ...optionsToFlags(config.server, SERVER_OPTION_SPECS), ...optionsToFlags(config.cluster, CLUSTER_OPTION_SPECS) }
+}
+
+export async function runNode(config: NodeConfig): Promise<ClusterNode> {
+  const node = new ClusterNode(config.server, config.cluster)
+  const logger = node.logger
+  if (config.server.pidFile !== '') fs.writeFileSync(config.server.pidFile, `${process.pid}\n`)
   let isStopping = false
   const stop = (signal: string): void => {
     if (isStopping) return
     isStopping = true
-    server.logger.info(`Trapped "${signal}" signal`)
-    server.shutdown().then(
+    logger.info(`Trapped "${signal}" signal`)
+    node.shutdown().then(
       () => process.exit(0),
-      (err: unknown) => { server.logger.error(`shutdown: ${String(err)}`); process.exit(1) },
+      (err: unknown) => { logger.error(`shutdown: ${String(err)}`); process.exit(1) },
     )
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
-  await server.start()
+  await node.start()
+  return node
 }

@@ -37,10 +37,11 @@ export interface ServerOptions {
   clusterName: string
 }
 
-type Kind = 'string' | 'port' | 'count' | 'size' | 'duration' | 'boolean'
+type Kind = 'string' | 'port' | 'count' | 'size' | 'duration' | 'boolean' | 'list'
 
-export interface OptionSpec {
-  key: keyof ServerOptions
+/** One option of a table; T is the options object it fills (the server's, or the cluster's). */
+export interface OptionSpec<T = ServerOptions> {
+  key: keyof T & string
   /** CLI flag and config-file key (the same word, nats-server's spelling). */
   flag: string
   alias: string | null
@@ -49,7 +50,7 @@ export interface OptionSpec {
 }
 
 /** Every server option. The cluster adds its own table in src/cluster. */
-export const SERVER_OPTION_SPECS: readonly OptionSpec[] = [
+export const SERVER_OPTION_SPECS: readonly OptionSpec<ServerOptions>[] = [
   { key: 'host', flag: 'addr', alias: 'a', kind: 'string', describe: 'Bind to host address' },
   { key: 'port', flag: 'port', alias: 'p', kind: 'port', describe: 'Port for clients (0 picks a free one)' },
   { key: 'httpPort', flag: 'http_port', alias: 'm', kind: 'port', describe: 'Port for HTTP monitoring (0: off)' },
@@ -113,7 +114,7 @@ export function parseDuration(value: unknown): number {
   return Math.round(Number(m[1]) * DURATION_UNITS[m[2] ?? 's'])
 }
 
-function coerce(spec: OptionSpec, value: unknown): string | number | boolean {
+function coerce<T>(spec: OptionSpec<T>, value: unknown): string | number | boolean | string[] {
   const bad = (what: string): never => {
     throw new OptionsError(`--${spec.flag}: ${what}, got ${JSON.stringify(value)}`)
   }
@@ -122,8 +123,15 @@ function coerce(spec: OptionSpec, value: unknown): string | number | boolean {
       if (typeof value !== 'string') bad('expected a string')
       return value as string
     case 'boolean':
+      if (value === 'true' || value === 'false') return value === 'true'
       if (typeof value !== 'boolean') bad('expected true or false')
       return value as boolean
+    case 'list': {
+      // `a,b` on the command line, or an array of strings in a config file.
+      const items = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : bad('expected a comma-separated list')
+      const out = (items as unknown[]).map((v) => (typeof v === 'string' ? v.trim() : bad('expected strings'))).filter((v) => v !== '')
+      return out
+    }
     case 'port': {
       const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value
       if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65535) bad('expected a port number from 0 to 65535')
@@ -152,24 +160,26 @@ function coerce(spec: OptionSpec, value: unknown): string | number | boolean {
  * or a config file) over the defaults, checking every value. Unknown keys are
  * refused by name: a typo in a config file must not silently do nothing.
  */
-export function optionsFromFlags(input: Record<string, unknown>, specs: readonly OptionSpec[] = SERVER_OPTION_SPECS): Partial<ServerOptions> {
+export function optionsFromFlags<T = ServerOptions>(input: Record<string, unknown>, specs: readonly OptionSpec<T>[], isStrict = true): Partial<T> {
   const byFlag = new Map(specs.map((s) => [s.flag, s]))
   const out: Record<string, unknown> = {}
   for (const [flag, value] of Object.entries(input)) {
     if (value === undefined) continue
     const spec = byFlag.get(flag)
-    if (spec === undefined) throw new OptionsError(`unknown option "${flag}"`)
+    if (spec === undefined) {
+      if (isStrict) throw new OptionsError(`unknown option "${flag}"`)
+      continue
+    }
     out[spec.key] = coerce(spec, value)
   }
-  return out as Partial<ServerOptions>
+  return out as Partial<T>
 }
 
 /** The options as a config file would hold them (flag names, durations with units). */
-export function optionsToFlags(options: object, specs: readonly OptionSpec[] = SERVER_OPTION_SPECS): Record<string, unknown> {
-  const values = options as Record<string, unknown>
+export function optionsToFlags<T>(options: T, specs: readonly OptionSpec<T>[]): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const spec of specs) {
-    const v = values[spec.key]
+    const v = options[spec.key]
     out[spec.flag] = spec.kind === 'duration' && typeof v === 'number' ? formatDuration(v) : v
   }
   return out

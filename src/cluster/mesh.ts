@@ -1,0 +1,438 @@
+// The full mesh: one route to every other member, dialed or accepted, and the
+// ClusterSink the server's delivery core talks to. Membership comes from a
+// Discovery (ZooKeeper or a static seed list); routes live and die by their
+// own PING/PONG, never by the discovery's connection state.
+//
+// Exactly one route per pair survives: with ZooKeeper the lower server id
+// dials; with static seeds both sides dial, and when two routes to one peer
+// meet, both sides keep the one dialed by the lower id.
+import net from 'node:net'
+import os from 'node:os'
+import type { ClusterResult, ClusterSink, RemoteQueue, RouteTarget } from '../server/delivery.js'
+import { EMPTY_CLUSTER_RESULT } from '../server/delivery.js'
+import type { Logger } from '../server/logger.js'
+import { COMPAT_VERSION, type Server } from '../server/server.js'
+import type { Discovery, MemberInfo } from './discovery.js'
+import { Route, type RouteHost } from './route.js'
+
+const MATCH_CACHE_MAX = 1024
+const DIAL_TIMEOUT_MS = 2000
+const REDIAL_MIN_MS = 100
+const REDIAL_MAX_MS = 5000
+
+export interface MeshOptions {
+  clusterName: string
+  /** Where routes are accepted: host and port (0 picks one). */
+  listenHost: string
+  listenPort: number
+  /** `host:port` peers should dial; '' derives it from the listener. */
+  clusterAdvertise: string
+  /** `host:port` clients should use; '' derives it from the client listener. */
+  clientAdvertise: string
+  /** Leave connect_urls out of client INFO. */
+  noAdvertise: boolean
+  pingIntervalMs: number
+}
+
+/** One peer we dial: a ZooKeeper member (key = its id) or a static seed (key = its URL). */
+class Dial {
+  readonly key: string
+  url: string
+  readonly isSeed: boolean
+  remoteId = ''
+  route: Route | null = null
+  timer: NodeJS.Timeout | null = null
+  attempt = 0
+  isSelf = false
+
+  constructor(key: string, url: string, isSeed: boolean) {
+    this.key = key
+    this.url = url
+    this.isSeed = isSeed
+  }
+}
+
+class MutableRemoteQueue implements RemoteQueue {
+  readonly name: string
+  readonly nameBytes: Buffer
+  readonly targets: RouteTarget[] = []
+  readonly weights: number[] = []
+  totalWeight = 0
+
+  constructor(name: string) {
+    this.name = name
+    this.nameBytes = Buffer.from(name, 'latin1')
+  }
+}
+
+export class Mesh implements ClusterSink, RouteHost {
+  readonly server: Server
+  readonly options: MeshOptions
+  discovery: Discovery | null = null
+  readonly logger: Logger
+  /** Registered routes by peer server id. */
+  readonly routes = new Map<string, Route>()
+  /** Every open route, registered or still in its handshake. */
+  readonly allRoutes = new Set<Route>()
+  isLameDuck = false
+  private readonly listener: net.Server
+  private readonly dials = new Map<string, Dial>()
+  private readonly matchCache = new Map<string, ClusterResult>()
+  private nextRid = 1
+  private isStopping = false
+  private lastInfoKey = ''
+  private readonly onMembers = (members: readonly MemberInfo[]): void => this.reconcile(members)
+
+  constructor(server: Server, options: MeshOptions) {
+    this.server = server
+    this.options = options
+    this.logger = server.logger
+    this.listener = net.createServer(this.onRouteSocket)
+  }
+
+  // ---- RouteHost ---------------------------------------------------------------
+
+  get core(): Server['core'] { return this.server.core }
+  get pool(): Server['pool'] { return this.server.pool }
+  get clusterName(): string { return this.options.clusterName }
+  get pingIntervalMs(): number { return this.options.pingIntervalMs }
+  get maxPingsOut(): number { return this.server.options.maxPingsOut }
+  get maxPending(): number { return this.server.options.maxPending }
+
+  get routePort(): number {
+    const addr = this.listener.address()
+    return addr !== null && typeof addr === 'object' ? addr.port : this.options.listenPort
+  }
+
+  /** `nats://host:port` that peers dial. */
+  get routeUrl(): string {
+    return `nats://${this.options.clusterAdvertise !== '' ? this.options.clusterAdvertise : `${advertiseHost(this.options.listenHost)}:${this.routePort}`}`
+  }
+
+  /** `host:port` clients use, as it goes into connect_urls. */
+  get clientHostPort(): string {
+    return this.options.clientAdvertise !== '' ? this.options.clientAdvertise
+      : `${advertiseHost(this.server.options.host)}:${this.server.port}`
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------
+
+  /** Listens for routes; the caller then starts a discovery (which needs our route URL) and calls follow(). */
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(err)
+      this.listener.once('error', onError)
+      this.listener.listen({ host: this.options.listenHost, port: this.options.listenPort }, () => {
+        this.listener.off('error', onError)
+        resolve()
+      })
+    })
+    this.listener.on('error', (err) => this.logger.error(`route listener: ${err.message}`))
+    this.server.setCluster(this)
+    this.logger.info(`Cluster name is ${this.options.clusterName}`)
+    this.logger.info(`Listening for route connections on ${this.options.listenHost}:${this.routePort}`)
+    this.publishClientInfo()
+  }
+
+  /** Starts reacting to membership: dial who we should, now and on every change. */
+  follow(discovery: Discovery): void {
+    this.discovery = discovery
+    discovery.on('members', this.onMembers)
+    this.reconcile(discovery.members())
+  }
+
+  /** What this node registers in ZooKeeper. */
+  memberInfo(monitorUrl: string | null): MemberInfo {
+    return {
+      id: this.server.id,
+      name: this.server.name,
+      version: COMPAT_VERSION,
+      clientUrl: `nats://${this.clientHostPort}`,
+      routeUrl: this.routeUrl,
+      monitorUrl,
+      startTime: this.server.startTime.toISOString(),
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.isStopping) return
+    this.isStopping = true
+    this.discovery?.off('members', this.onMembers)
+    for (const d of this.dials.values()) if (d.timer !== null) clearTimeout(d.timer)
+    this.dials.clear()
+    const closed = new Promise<void>((resolve) => (this.listener.listening ? this.listener.close(() => resolve()) : resolve()))
+    for (const route of [...this.allRoutes]) route.closeRoute('Server Shutdown')
+    await closed
+  }
+
+  /**
+   * Lame duck: peers hear ldm so their clients stop being pointed here, and
+   * our own clients get connect_urls without us.
+   */
+  enterLameDuck(): void {
+    this.isLameDuck = true
+    const info = this.routeInfoLine()
+    for (const route of this.routes.values()) route.sendProto(info)
+    this.publishClientInfo()
+  }
+
+  // ---- membership and dialing ------------------------------------------------------
+
+  private reconcile(members: readonly MemberInfo[]): void {
+    if (this.isStopping) return
+    const selfId = this.server.id
+    const wanted = new Set<string>()
+    for (const m of members) {
+      if (m.id === selfId) continue
+      if (m.id === '') {
+        wanted.add(m.routeUrl)
+        this.ensureDial(m.routeUrl, m.routeUrl, true)
+      } else {
+        wanted.add(m.id)
+        // The lower id dials; the other side waits to be dialed.
+        if (selfId < m.id && !this.routes.has(m.id)) this.ensureDial(m.id, m.routeUrl, false)
+        const d = this.dials.get(m.id)
+        if (d !== undefined) d.url = m.routeUrl
+      }
+    }
+    // A member that left is no longer redialed; a live route to it stays until it dies.
+    for (const d of [...this.dials.values()]) {
+      if (wanted.has(d.key)) continue
+      if (d.timer !== null) clearTimeout(d.timer)
+      d.timer = null
+      this.dials.delete(d.key)
+    }
+  }
+
+  private ensureDial(key: string, url: string, isSeed: boolean): void {
+    let d = this.dials.get(key)
+    if (d === undefined) {
+      d = new Dial(key, url, isSeed)
+      this.dials.set(key, d)
+    }
+    if (d.route === null && d.timer === null && this.shouldDial(d)) this.dial(d)
+  }
+
+  private shouldDial(d: Dial): boolean {
+    if (this.isStopping || d.isSelf || this.dials.get(d.key) !== d) return false
+    const peerId = d.isSeed ? d.remoteId : d.key
+    return peerId === '' || !this.routes.has(peerId)
+  }
+
+  private dial(d: Dial): void {
+    const target = parseHostPort(d.url)
+    if (target === null) {
+      this.logger.error(`route ${d.url}: not a host:port URL; not dialing it`)
+      return
+    }
+    const socket = net.connect({ host: target.host, port: target.port })
+    socket.setTimeout(DIAL_TIMEOUT_MS)
+    const fail = (why: string): void => {
+      socket.destroy()
+      if (d.attempt === 0) this.logger.info(`Error trying to connect to route ${d.url}: ${why}; will retry`)
+      else this.logger.debug(`route ${d.url}: ${why} (attempt ${d.attempt + 1})`)
+      this.scheduleRedial(d)
+    }
+    socket.once('timeout', () => fail('connect timeout'))
+    socket.once('error', (err) => fail(err.message))
+    socket.once('connect', () => {
+      socket.removeAllListeners('timeout')
+      socket.removeAllListeners('error')
+      socket.setTimeout(0)
+      if (this.isStopping) { socket.destroy(); return }
+      const hello = Buffer.concat([this.routeConnectLine(), this.routeInfoLine()])
+      const route = new Route(this, this.nextRid++, socket, d.url, hello)
+      d.route = route
+      this.allRoutes.add(route)
+      this.logger.debug(`${route.describe()} - Route connect to ${d.url}`)
+    })
+  }
+
+  private scheduleRedial(d: Dial): void {
+    if (d.timer !== null || !this.shouldDial(d)) return
+    // Exponential backoff with jitter, so a restarted cluster does not redial in lockstep.
+    const base = Math.min(REDIAL_MAX_MS, REDIAL_MIN_MS * 2 ** Math.min(d.attempt, 10))
+    const delay = Math.round(base * (0.5 + Math.random()))
+    d.attempt++
+    d.timer = setTimeout(() => {
+      d.timer = null
+      if (d.route === null && this.shouldDial(d)) this.dial(d)
+    }, delay)
+    d.timer.unref()
+  }
+
+  private readonly onRouteSocket = (socket: net.Socket): void => {
+    if (this.isStopping) { socket.destroy(); return }
+    const route = new Route(this, this.nextRid++, socket, null, this.routeInfoLine())
+    this.allRoutes.add(route)
+    this.logger.debug(`${route.describe()} - Route connection accepted`)
+  }
+
+  // ---- route callbacks -------------------------------------------------------------
+
+  routeRegistered(route: Route): boolean {
+    const peerId = route.remoteId
+    const selfId = this.server.id
+    const dial = route.dialUrl === null ? undefined : this.dialFor(route)
+    if (peerId === selfId) {
+      if (dial !== undefined) dial.isSelf = true
+      this.logger.debug(`${route.describe()} - Detected route to self, ignoring`)
+      route.closeRoute('Route to self')
+      return false
+    }
+    if (dial !== undefined) {
+      dial.remoteId = peerId
+      dial.attempt = 0
+    }
+    const existing = this.routes.get(peerId)
+    if (existing !== undefined) {
+      const preferred = selfId < peerId ? selfId : peerId
+      const dialerOf = (r: Route): string => (r.isSolicited ? selfId : peerId)
+      if (dialerOf(route) === preferred && dialerOf(existing) !== preferred) {
+        existing.closeRoute('Duplicate Route')
+      } else {
+        this.logger.debug(`${route.describe()} - Duplicate route, keeping rid:${existing.rid}`)
+        route.closeRoute('Duplicate Route')
+        return false
+      }
+    }
+    this.routes.set(peerId, route)
+    this.matchCache.clear()
+    // The full local interest first: every later delta and message follows it on this connection.
+    this.server.core.forEachInterest((subject, queue, weight) => route.sendInterest(subject, queue, weight))
+    this.logger.info(`${route.describe()} - Route connection created (${route.isSolicited ? 'dialed' : 'accepted'}, ${route.peer?.serverId})`)
+    this.publishClientInfo()
+    return true
+  }
+
+  routeInfoChanged(route: Route): void {
+    if (route.peer?.isLameDuck === true) this.logger.info(`${route.describe()} - peer entered lame duck mode`)
+    this.publishClientInfo()
+  }
+
+  routeInterestChanged(): void {
+    this.matchCache.clear()
+  }
+
+  routeClosed(route: Route): void {
+    this.allRoutes.delete(route)
+    const peerId = route.remoteId
+    if (peerId !== '' && this.routes.get(peerId) === route) {
+      this.routes.delete(peerId)
+      this.matchCache.clear()
+      this.logger.info(`${route.describe()} - Route connection closed: ${route.closeReason}`)
+      this.publishClientInfo()
+    } else {
+      this.logger.debug(`${route.describe()} - Route connection closed: ${route.closeReason}`)
+    }
+    if (this.isStopping) return
+    for (const d of this.dials.values()) {
+      if (d.route === route) d.route = null
+      if (d.route === null && d.timer === null) this.scheduleRedial(d)
+    }
+  }
+
+  private dialFor(route: Route): Dial | undefined {
+    for (const d of this.dials.values()) if (d.route === route) return d
+    return undefined
+  }
+
+  // ---- ClusterSink -------------------------------------------------------------------
+
+  interestChanged(subject: string, queue: string | null, weight: number): void {
+    for (const route of this.routes.values()) route.sendInterest(subject, queue, weight)
+  }
+
+  match(subject: string): ClusterResult {
+    if (this.routes.size === 0) return EMPTY_CLUSTER_RESULT
+    const cached = this.matchCache.get(subject)
+    if (cached !== undefined) return cached
+    const plain: Route[] = []
+    const queues: MutableRemoteQueue[] = []
+    for (const route of this.routes.values()) {
+      const r = route.interest.sublist.match(subject)
+      if (r.psubs.length !== 0) plain.push(route)
+      for (let g = 0; g < r.qsubs.length; g++) {
+        const group = r.qsubs[g]
+        let weight = 0
+        for (let k = 0; k < group.length; k++) weight += group[k].weight
+        const name = group[0].queue ?? ''
+        let rq = queues.find((q) => q.name === name)
+        if (rq === undefined) {
+          rq = new MutableRemoteQueue(name)
+          queues.push(rq)
+        }
+        rq.targets.push(route)
+        rq.weights.push(weight)
+        rq.totalWeight += weight
+      }
+    }
+    const result: ClusterResult = plain.length === 0 && queues.length === 0 ? EMPTY_CLUSTER_RESULT : { plain, queues }
+    if (this.matchCache.size >= MATCH_CACHE_MAX) this.matchCache.clear()
+    this.matchCache.set(subject, result)
+    return result
+  }
+
+  // ---- INFO ------------------------------------------------------------------------
+
+  /** Every client's INFO: the cluster name and the client URLs of the live, non-draining nodes. */
+  private publishClientInfo(): void {
+    const urls: string[] = []
+    if (!this.isLameDuck) urls.push(this.clientHostPort)
+    for (const route of this.routes.values()) {
+      const peer = route.peer
+      if (peer === null || peer.isLameDuck) continue
+      for (const u of peer.connectUrls) if (!urls.includes(u)) urls.push(u)
+    }
+    const extras: Record<string, unknown> = { cluster: this.options.clusterName }
+    if (!this.options.noAdvertise) extras.connect_urls = urls
+    if (this.isLameDuck) extras.ldm = true
+    const key = JSON.stringify(extras)
+    if (key === this.lastInfoKey) return
+    this.lastInfoKey = key
+    this.server.updateInfo(extras)
+  }
+
+  private routeInfoLine(): Buffer {
+    const info: Record<string, unknown> = {
+      server_id: this.server.id,
+      server_name: this.server.name,
+      version: COMPAT_VERSION,
+      proto: 1,
+      host: advertiseHost(this.options.listenHost),
+      port: this.routePort,
+      headers: true,
+      max_payload: this.server.options.maxPayload,
+      cluster: this.options.clusterName,
+      connect_urls: this.isLameDuck ? [] : [this.clientHostPort],
+    }
+    if (this.isLameDuck) info.ldm = true
+    return Buffer.from(`INFO ${JSON.stringify(info)}\r\n`)
+  }
+
+  private routeConnectLine(): Buffer {
+    const connect = {
+      echo: false, verbose: false, pedantic: false, tls_required: false,
+      name: this.server.id, cluster: this.options.clusterName, dynamic: false, headers: true,
+    }
+    return Buffer.from(`CONNECT ${JSON.stringify(connect)}\r\n`)
+  }
+}
+
+/** A wildcard listen address is not something a peer or client can dial. */
+export function advertiseHost(host: string): string {
+  if (host !== '0.0.0.0' && host !== '::' && host !== '') return host
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address
+  }
+  return '127.0.0.1'
+}
+
+/** `nats://h:p`, `h:p` → { host, port }; null when it is neither. */
+export function parseHostPort(url: string): { host: string; port: number } | null {
+  const m = /^(?:[a-z-]+:\/\/)?(?:[^@/]*@)?(\[[^\]]+\]|[^:/]+):(\d+)\/?$/i.exec(url.trim())
+  if (m === null) return null
+  const port = Number(m[2])
+  if (port < 1 || port > 65535) return null
+  return { host: m[1].replace(/^\[|\]$/g, ''), port }
+}
