@@ -32,9 +32,12 @@ export function splitArgs(arg: Buffer, out: Buffer[]): number {
   return n
 }
 
-/** Reads a non-negative decimal number; -1 on any other byte, an empty input, or overflow past 2^53. */
+/** nats-server's parseSize reads at most 9 digits ("999M"); a longer number is no number. */
+const MAX_SIZE_DIGITS = 9
+
+/** Reads a non-negative decimal number; -1 on any other byte, an empty input, or more than 9 digits. */
 export function parseSize(digits: Buffer): number {
-  if (digits.length === 0 || digits.length > 15) return -1
+  if (digits.length === 0 || digits.length > MAX_SIZE_DIGITS) return -1
   let n = 0
   for (let i = 0; i < digits.length; i++) {
     const d = digits[i] - 0x30

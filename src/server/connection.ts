@@ -314,8 +314,13 @@ export class Connection implements OpHandler, Subscriber {
     this.pingsOut = 0
   }
 
-  processInfo(): void {
-    // Clients have nothing to tell the server through INFO; nats-server ignores it.
+  processInfo(arg: Buffer): void {
+    // nats-server decodes a client's INFO and ignores it; one it cannot decode closes the client.
+    try {
+      JSON.parse(arg.toString('utf8'))
+    } catch {
+      this.protocolError(null, `invalid INFO: ${arg.toString('utf8', 0, 64)}`)
+    }
   }
 
   processErr(arg: Buffer): void {
