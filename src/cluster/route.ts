@@ -25,7 +25,6 @@ const PONG = Buffer.from('PONG\r\n')
 const CRLF = Buffer.from('\r\n')
 const RMSG_G = Buffer.from('RMSG $G ')
 const HMSG_G = Buffer.from('HMSG $G ')
-const GLOBAL_ACCOUNT = '$G'
 const SPACE = 0x20
 const PLUS = 0x2b
 const PIPE = 0x7c
@@ -178,23 +177,24 @@ export class Route implements OpHandler, RouteTarget {
   }
 
   /** RouteTarget: one RMSG/HMSG, naming the queue groups this peer was picked for. */
-  sendMsg(pa: PubArg, payload: Buffer, queues: readonly Buffer[], queueCount: number): void {
+  sendMsg(pa: PubArg, payload: Buffer, payloadStart: number, queues: readonly Buffer[], queueCount: number): void {
     if (this.isClosed) return
+    const src = pa.line
     const hasHdr = pa.hdrSize >= 0
-    let need = 8 + pa.subject.length + 4 + (pa.reply === null ? 0 : pa.reply.length + 1) +
-      pa.hdrSizeBytes.length + 1 + pa.sizeBytes.length + 2
+    let need = 8 + pa.subjectLength + 4 + (pa.replyEnd - pa.replyStart + 1) +
+      (pa.hdrSizeEnd - pa.hdrSizeStart) + 1 + (pa.sizeEnd - pa.sizeStart) + 2
     for (let q = 0; q < queueCount; q++) need += queues[q].length + 1
     if (need > this.line.length) this.line = Buffer.allocUnsafe(need * 2)
     const line = this.line
     let n = (hasHdr ? HMSG_G : RMSG_G).copy(line, 0)
-    n += pa.subject.copy(line, n)
+    n += src.copy(line, n, pa.subjectStart, pa.subjectEnd)
     line[n++] = SPACE
     if (queueCount > 0) {
       // nats-server: `+ reply q…` when there is a reply, `| q…` when not.
-      if (pa.reply !== null) {
+      if (pa.hasReply) {
         line[n++] = PLUS
         line[n++] = SPACE
-        n += pa.reply.copy(line, n)
+        n += src.copy(line, n, pa.replyStart, pa.replyEnd)
         line[n++] = SPACE
       } else {
         line[n++] = PIPE
@@ -204,23 +204,23 @@ export class Route implements OpHandler, RouteTarget {
         n += queues[q].copy(line, n)
         line[n++] = SPACE
       }
-    } else if (pa.reply !== null) {
-      n += pa.reply.copy(line, n)
+    } else if (pa.hasReply) {
+      n += src.copy(line, n, pa.replyStart, pa.replyEnd)
       line[n++] = SPACE
     }
     if (hasHdr) {
-      n += pa.hdrSizeBytes.copy(line, n)
+      n += src.copy(line, n, pa.hdrSizeStart, pa.hdrSizeEnd)
       line[n++] = SPACE
     }
-    n += pa.sizeBytes.copy(line, n)
+    n += src.copy(line, n, pa.sizeStart, pa.sizeEnd)
     line[n++] = 0x0d
     line[n++] = 0x0a
     const out = this.outbound
     out.append(line, 0, n)
-    out.append(payload, 0, payload.length)
+    out.append(payload, payloadStart, payloadStart + pa.size)
     out.append(CRLF, 0, 2)
     this.stats.outMsgs++
-    this.stats.outBytes += payload.length
+    this.stats.outBytes += pa.size
     this.core.queueFlush(this)
     if (out.pendingBytes + this.socket.writableLength > this.host.maxPending) {
       this.logger.warn(`${this.describe()} - Slow Consumer Detected on route: MaxPending of ${this.host.maxPending} Exceeded`)
@@ -308,11 +308,13 @@ export class Route implements OpHandler, RouteTarget {
     }
   }
 
-  processMsg(pa: PubArg, payload: Buffer): void {
-    if (pa.account === null || !isGlobal(pa.account)) return
+  processMsg(pa: PubArg, payload: Buffer, payloadStart: number): void {
+    // Other accounts (nats-server's $SYS) are not ours to serve.
+    const line = pa.line
+    if (pa.accountEnd - pa.accountStart !== 2 || line[pa.accountStart] !== 0x24 || line[pa.accountStart + 1] !== 0x47) return
     this.stats.inMsgs++
-    this.stats.inBytes += payload.length
-    this.core.deliverRouted(pa, payload, pa.subject.toString('latin1'))
+    this.stats.inBytes += pa.size
+    this.core.deliverRouted(pa, payload, payloadStart, pa.subject())
   }
 
   processPing(): void {
@@ -371,5 +373,3 @@ function parseJsonObject(arg: Buffer): Record<string, unknown> | null {
     return null
   }
 }
-
-export { GLOBAL_ACCOUNT }

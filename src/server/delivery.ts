@@ -9,8 +9,11 @@ import type { Flushable, Subscriber, Subscription } from './subscription.js'
 
 /** A peer node as the delivery core sees it: somewhere to send one RMSG/HMSG. */
 export interface RouteTarget {
-  /** queues[0..queueCount) name the queue groups this peer must serve; none means plain subscribers only. */
-  sendMsg(pa: PubArg, payload: Buffer, queues: readonly Buffer[], queueCount: number): void
+  /**
+   * payload[payloadStart, +pa.size) is the message; queues[0..queueCount) name the
+   * queue groups this peer must serve; none means plain subscribers only.
+   */
+  sendMsg(pa: PubArg, payload: Buffer, payloadStart: number, queues: readonly Buffer[], queueCount: number): void
 }
 
 export interface RemoteQueue {
@@ -158,39 +161,39 @@ export class DeliveryCore {
    * A publish from a local client: to matching local subscriptions, then one hop
    * to each peer with interest. Returns whether anyone at all was sent the message.
    */
-  processInboundMsg(from: Subscriber, pa: PubArg, payload: Buffer, subject: string): boolean {
+  processInboundMsg(from: Subscriber, pa: PubArg, payload: Buffer, payloadStart: number, subject: string): boolean {
     const stats = this.stats
     stats.inMsgs++
     stats.inBytes += pa.size
     const result = this.sublist.match(subject)
-    let delivered = this.deliverPlain(result, pa, payload, from)
+    let delivered = this.deliverPlain(result, pa, payload, payloadStart, from)
     const remote = this.cluster.match(subject)
     if (result.qsubs.length !== 0 || remote.queues.length !== 0) {
-      if (this.deliverQueues(result, remote, pa, payload, from)) delivered = true
+      if (this.deliverQueues(result, remote, pa, payload, payloadStart, from)) delivered = true
     } else {
       this.pickedCount = 0
     }
     if (remote.plain.length !== 0 || this.pickedCount !== 0) {
-      this.forward(remote, pa, payload)
+      this.forward(remote, pa, payload, payloadStart)
       delivered = true
     }
     return delivered
   }
 
   /** A message from a peer: local subscribers only, never another route (one hop). */
-  deliverRouted(pa: PubArg, payload: Buffer, subject: string): void {
+  deliverRouted(pa: PubArg, payload: Buffer, payloadStart: number, subject: string): void {
     const stats = this.stats
     stats.inMsgs++
     stats.inBytes += pa.size
     const result = this.sublist.match(subject)
-    this.deliverPlain(result, pa, payload, null)
+    this.deliverPlain(result, pa, payload, payloadStart, null)
     // Queue members only for the groups the sender picked this node for.
     const qsubs = result.qsubs
     for (let q = 0; q < pa.queueCount; q++) {
-      const name = pa.queues[q].toString('latin1')
+      const name = pa.queue(q)
       for (let g = 0; g < qsubs.length; g++) {
         if (qsubs[g][0].queue === name) {
-          this.deliverToGroup(qsubs[g], pa, payload, null)
+          this.deliverToGroup(qsubs[g], pa, payload, payloadStart, null)
           break
         }
       }
@@ -201,8 +204,7 @@ export class DeliveryCore {
    * The 503 status nats-server sends for a request nobody can answer, to the
    * requester's own subscription on the reply subject.
    */
-  sendNoResponders(client: Subscriber, reply: Buffer): void {
-    const replySubject = reply.toString('latin1')
+  sendNoResponders(client: Subscriber, replySubject: string): void {
     const result = this.sublist.match(replySubject)
     for (let i = 0; i < result.psubs.length; i++) {
       const sub = result.psubs[i]
@@ -219,13 +221,13 @@ export class DeliveryCore {
     }
   }
 
-  private deliverPlain(result: SublistResult<Subscription>, pa: PubArg, payload: Buffer, from: Subscriber | null): boolean {
+  private deliverPlain(result: SublistResult<Subscription>, pa: PubArg, payload: Buffer, payloadStart: number, from: Subscriber | null): boolean {
     const psubs = result.psubs
     let delivered = false
     for (let i = 0; i < psubs.length; i++) {
       const sub = psubs[i]
       if (sub.client === from && !from.isEcho) continue
-      this.deliverMsg(sub, pa, payload)
+      this.deliverMsg(sub, pa, payload, payloadStart)
       delivered = true
     }
     return delivered
@@ -236,7 +238,7 @@ export class DeliveryCore {
    * random with local members weighing one each and every peer weighing its
    * member count, as nats-server weighs routed queue subscriptions.
    */
-  private deliverQueues(result: SublistResult<Subscription>, remote: ClusterResult, pa: PubArg, payload: Buffer, from: Subscriber | null): boolean {
+  private deliverQueues(result: SublistResult<Subscription>, remote: ClusterResult, pa: PubArg, payload: Buffer, payloadStart: number, from: Subscriber | null): boolean {
     this.pickedCount = 0
     let delivered = false
     const qsubs = result.qsubs
@@ -249,7 +251,7 @@ export class DeliveryCore {
       const remoteWeight = rq === null ? 0 : rq.totalWeight
       const pick = Math.floor(Math.random() * (group.length + remoteWeight))
       if (pick < group.length) {
-        if (this.deliverToGroup(group, pa, payload, from, pick)) delivered = true
+        if (this.deliverToGroup(group, pa, payload, payloadStart, from, pick)) delivered = true
         else if (rq !== null) { this.pickRemote(rq, Math.floor(Math.random() * remoteWeight)); delivered = true }
       } else if (rq !== null) {
         this.pickRemote(rq, pick - group.length)
@@ -269,11 +271,11 @@ export class DeliveryCore {
   }
 
   /** Delivers to one member, starting at `start` and skipping the publisher if it has echo off. */
-  private deliverToGroup(group: readonly Subscription[], pa: PubArg, payload: Buffer, from: Subscriber | null, start = Math.floor(Math.random() * group.length)): boolean {
+  private deliverToGroup(group: readonly Subscription[], pa: PubArg, payload: Buffer, payloadStart: number, from: Subscriber | null, start = Math.floor(Math.random() * group.length)): boolean {
     for (let k = 0; k < group.length; k++) {
       const sub = group[(start + k) % group.length]
       if (sub.isClosed || (sub.client === from && !from.isEcho)) continue
-      this.deliverMsg(sub, pa, payload)
+      this.deliverMsg(sub, pa, payload, payloadStart)
       return true
     }
     return false
@@ -298,7 +300,7 @@ export class DeliveryCore {
   }
 
   /** One RMSG per peer: plain interest, plus the queue groups it was picked for. */
-  private forward(remote: ClusterResult, pa: PubArg, payload: Buffer): void {
+  private forward(remote: ClusterResult, pa: PubArg, payload: Buffer, payloadStart: number): void {
     const plain = remote.plain
     const picked = this.pickedCount
     for (let i = 0; i < plain.length; i++) {
@@ -307,15 +309,15 @@ export class DeliveryCore {
       while (slot < picked && this.pickedTargets[slot] !== target) slot++
       if (slot < picked) {
         const queues = this.pickedQueues[slot]
-        target.sendMsg(pa, payload, queues, queues.length)
+        target.sendMsg(pa, payload, payloadStart, queues, queues.length)
         queues.length = 0
       } else {
-        target.sendMsg(pa, payload, EMPTY_QUEUES, 0)
+        target.sendMsg(pa, payload, payloadStart, EMPTY_QUEUES, 0)
       }
     }
     for (let slot = 0; slot < picked; slot++) {
       const queues = this.pickedQueues[slot]
-      if (queues.length !== 0) this.pickedTargets[slot].sendMsg(pa, payload, queues, queues.length)
+      if (queues.length !== 0) this.pickedTargets[slot].sendMsg(pa, payload, payloadStart, queues, queues.length)
       queues.length = 0
       this.pickedTargets[slot] = NO_TARGET
     }
@@ -327,46 +329,52 @@ export class DeliveryCore {
    * subscriber's outbound buffer, copying the publisher's bytes: nothing is
    * formatted per delivery.
    */
-  deliverMsg(sub: Subscription, pa: PubArg, payload: Buffer): void {
+  deliverMsg(sub: Subscription, pa: PubArg, payload: Buffer, payloadStart: number): void {
     const client = sub.client
     const out = client.outbound
+    const src = pa.line
     const hasHdr = pa.hdrSize >= 0
-    let body = payload
-    let sizeBytes = pa.sizeBytes
-    if (hasHdr && !client.hasHeaders) {
-      // nats-server strips the headers for clients that did not ask for them.
-      body = payload.subarray(pa.hdrSize)
-      sizeBytes = Buffer.from(String(body.length), 'latin1')
-    }
     const withHdr = hasHdr && client.hasHeaders
-    const lineLength = 5 + pa.subject.length + 1 + sub.sid.length + 1 +
-      (pa.reply === null ? 0 : pa.reply.length + 1) + (withHdr ? pa.hdrSizeBytes.length + 1 : 0) + sizeBytes.length + 2
+    let bodyStart = payloadStart
+    let sizeDigits: Buffer = src
+    let sizeStart = pa.sizeStart
+    let sizeEnd = pa.sizeEnd
+    if (hasHdr && !withHdr) {
+      // nats-server strips the headers for clients that did not ask for them.
+      bodyStart += pa.hdrSize
+      sizeDigits = Buffer.from(String(pa.size - pa.hdrSize), 'latin1')
+      sizeStart = 0
+      sizeEnd = sizeDigits.length
+    }
+    const bodyEnd = payloadStart + pa.size
+    const lineLength = 5 + pa.subjectLength + 1 + sub.sid.length + 1 +
+      (pa.replyEnd - pa.replyStart + 1) + (pa.hdrSizeEnd - pa.hdrSizeStart + 1) + (sizeEnd - sizeStart) + 2
     if (lineLength > this.line.length) this.line = Buffer.allocUnsafe(lineLength * 2)
     const line = this.line
     let n = (withHdr ? HMSG_OP : MSG_OP).copy(line, 0)
-    n += pa.subject.copy(line, n)
+    n += src.copy(line, n, pa.subjectStart, pa.subjectEnd)
     line[n++] = SPACE
     n += sub.sid.copy(line, n)
     line[n++] = SPACE
-    if (pa.reply !== null) {
-      n += pa.reply.copy(line, n)
+    if (pa.replyStart >= 0) {
+      n += src.copy(line, n, pa.replyStart, pa.replyEnd)
       line[n++] = SPACE
     }
     if (withHdr) {
-      n += pa.hdrSizeBytes.copy(line, n)
+      n += src.copy(line, n, pa.hdrSizeStart, pa.hdrSizeEnd)
       line[n++] = SPACE
     }
-    n += sizeBytes.copy(line, n)
+    n += sizeDigits.copy(line, n, sizeStart, sizeEnd)
     line[n++] = 0x0d
     line[n++] = 0x0a
     out.append(line, 0, n)
-    out.append(body, 0, body.length)
+    out.append(payload, bodyStart, bodyEnd)
     out.append(CRLF, 0, 2)
     const stats = this.stats
     stats.outMsgs++
-    stats.outBytes += body.length
+    stats.outBytes += bodyEnd - bodyStart
     this.queueFlush(client)
-    client.afterDeliver(sub, n + body.length + 2)
+    client.afterDeliver(sub, n + bodyEnd - bodyStart + 2)
   }
 }
 

@@ -7,25 +7,46 @@ const EMPTY = Buffer.alloc(0)
 
 /**
  * The arguments of the message op being parsed (PUB/HPUB from clients,
- * RMSG/HMSG from routes). One instance per parser, refilled for every op:
- * the handler must copy whatever it keeps past processMsg.
+ * RMSG/HMSG from routes). One instance per parser, refilled for every op.
+ * Every argument is a range of `line`, not a Buffer of its own: a view costs an
+ * object per argument per message, and a profile of small PUBs showed views
+ * and their GC as a third of the parser's time. The handler must copy
+ * whatever it keeps past processMsg.
  */
 export class PubArg {
-  /** Account of a routed message (`$G`); null for client ops. */
-  account: Buffer | null = null
-  subject: Buffer = EMPTY
-  reply: Buffer | null = null
+  /** The control line's bytes (often the read chunk itself); every range indexes into it. */
+  line: Buffer = EMPTY
+  /** Account of a routed message (`$G`); start -1 for client ops. */
+  accountStart = -1
+  accountEnd = -1
+  subjectStart = 0
+  subjectEnd = 0
+  /** -1 when there is no reply subject. */
+  replyStart = -1
+  replyEnd = -1
   /** Queue names on a routed message; only the first queueCount entries are valid. */
-  queues: Buffer[] = []
+  queueStarts: number[] = []
+  queueEnds: number[] = []
   queueCount = 0
   /** Header bytes at the front of the payload; -1 when the op carries no headers. */
   hdrSize = -1
   /** The header size digits as they arrived (HPUB/HMSG), for building HMSG without formatting. */
-  hdrSizeBytes: Buffer = EMPTY
+  hdrSizeStart = 0
+  hdrSizeEnd = 0
   /** Total payload bytes, headers included. */
   size = 0
   /** The total size digits as they arrived. */
-  sizeBytes: Buffer = EMPTY
+  sizeStart = 0
+  sizeEnd = 0
+
+  get subjectLength(): number { return this.subjectEnd - this.subjectStart }
+  get hasReply(): boolean { return this.replyStart >= 0 }
+
+  subject(): string { return this.line.toString('latin1', this.subjectStart, this.subjectEnd) }
+  reply(): string { return this.replyStart < 0 ? '' : this.line.toString('latin1', this.replyStart, this.replyEnd) }
+  queue(q: number): string { return this.line.toString('latin1', this.queueStarts[q], this.queueEnds[q]) }
+  /** A copy of the reply subject's bytes (for the rare paths that keep it). */
+  replyBytes(): Buffer { return Buffer.from(this.line.subarray(this.replyStart, this.replyEnd)) }
 }
 
 export interface OpHandler {
@@ -36,10 +57,11 @@ export interface OpHandler {
   /** Client `UNSUB sid [max]`; route `RS- $G subj [queue]`. */
   processUnsub(arg: Buffer): void
   /**
-   * A whole message: payload holds headers and body, without the trailing CRLF.
-   * It may be a view of the read chunk: valid only during this call.
+   * A whole message: payload[payloadStart, payloadStart + pa.size) holds headers
+   * and body, without the trailing CRLF. It is often the read chunk itself:
+   * valid only during this call.
    */
-  processMsg(pa: PubArg, payload: Buffer): void
+  processMsg(pa: PubArg, payload: Buffer, payloadStart: number): void
   processPing(): void
   processPong(): void
   /** `INFO <json>`. */

@@ -99,14 +99,16 @@ export class Parser {
   /** 1 when the byte before the LF was a CR, which the argument then leaves out. */
   private drop: number
   private argBuf: Buffer | null
-  /** The message op's argument line. pa's views point into it. */
-  private msgLine: Buffer
+  /** The control line just ended: lineBuf[lineStart, lineEnd), without the CR LF. */
+  private lineBuf: Buffer
+  private lineStart: number
+  private lineEnd: number
   /** Where the payload starts in the chunk its control line ended in. */
   private msgStart: number
   private msgBuf: Buffer | null
   /** Payload bytes copied into msgBuf so far. */
   private msgLength: number
-  /** Bounds of the message op's arguments inside msgLine; reused for every op. */
+  /** Bounds of the message op's arguments inside the line; reused for every op. */
   private readonly argStarts: number[]
   private readonly argEnds: number[]
 
@@ -121,7 +123,9 @@ export class Parser {
     this.argStart = 0
     this.drop = 0
     this.argBuf = null
-    this.msgLine = EMPTY
+    this.lineBuf = EMPTY
+    this.lineStart = 0
+    this.lineEnd = 0
     this.msgStart = 0
     this.msgBuf = null
     this.msgLength = 0
@@ -271,14 +275,11 @@ export class Parser {
           break
         case MSG_END_N: {
           if (b !== LF) return this.unknownOp(buf, i)
-          const size = this.pa.size
-          const payload = this.msgBuf === null
-            ? buf.subarray(this.msgStart, this.msgStart + size)
-            : this.msgBuf.subarray(0, size)
+          const msgBuf = this.msgBuf
           this.msgBuf = null
-          this.msgLine = EMPTY
           this.state = OP_START
-          this.handler.processMsg(this.pa, payload)
+          if (msgBuf === null) this.handler.processMsg(this.pa, buf, this.msgStart)
+          else this.handler.processMsg(this.pa, msgBuf, 0)
           break
         }
 
@@ -358,29 +359,34 @@ export class Parser {
   }
 
   /**
-   * The argument of the control line that ends at the LF at i, without the CR
-   * before the LF. Returns null if the argument is longer than maxControlLine;
-   * that error is already reported and parsing has stopped.
+   * Sets lineBuf/lineStart/lineEnd to the argument of the control line that
+   * ends at the LF at i, without the CR before the LF. Returns false if the
+   * argument is longer than maxControlLine; that error is already reported and
+   * parsing has stopped.
    */
-  private takeArg(buf: Buffer, i: number): Buffer | null {
-    let arg: Buffer
+  private takeLine(buf: Buffer, i: number): boolean {
     if (this.argBuf === null) {
-      arg = buf.subarray(this.argStart, i - this.drop)
+      this.lineBuf = buf
+      this.lineStart = this.argStart
+      this.lineEnd = i - this.drop
     } else {
       const line = Buffer.concat([this.argBuf, buf.subarray(this.argStart, i)])
-      arg = line.subarray(0, line.length - this.drop)
+      this.lineBuf = line
+      this.lineStart = 0
+      this.lineEnd = line.length - this.drop
       this.argBuf = null
     }
     this.drop = 0
+    const length = this.lineEnd - this.lineStart
     // nats-server 2.9 checks every complete argument of a client against
     // max_control_line, not only lines that were cut by a read: an argument of
     // 4097 bytes gets the -ERR, and 4096 does not. This holds for PUB, SUB, CONNECT,
     // INFO and -ERR (oracle). It does not check routes; a route owner raises the limit.
-    if (arg.length > this.maxControlLine) {
-      this.parseError(ERR_MAX_CONTROL_LINE, i, arg, `argument of ${arg.length} bytes`)
-      return null
+    if (length > this.maxControlLine) {
+      this.parseError(ERR_MAX_CONTROL_LINE, i, this.lineBuf.subarray(this.lineStart, this.lineEnd), `argument of ${length} bytes`)
+      return false
     }
-    return arg
+    return true
   }
 
   /**
@@ -390,8 +396,8 @@ export class Parser {
    * UNSUB argument count is the handler's to report.
    */
   private processArgLine(buf: Buffer, i: number): void {
-    const arg = this.takeArg(buf, i)
-    if (arg === null) return
+    if (!this.takeLine(buf, i)) return
+    const arg = this.lineBuf.subarray(this.lineStart, this.lineEnd)
     const state = this.state
     this.state = OP_START
     if (state === SUB_ARG) this.handler.processSub(arg)
@@ -407,9 +413,7 @@ export class Parser {
    * whole payload is in this chunk, or the chunk's end when it is not.
    */
   private processMsgLine(buf: Buffer, i: number): number {
-    const line = this.takeArg(buf, i)
-    if (line === null || !this.processMsgArgs(line, i)) return i
-    this.msgLine = line
+    if (!this.takeLine(buf, i) || !this.processMsgArgs(this.lineBuf, this.lineStart, this.lineEnd, i)) return i
     this.msgStart = i + 1
     const payloadEnd = this.msgStart + this.pa.size
     if (payloadEnd <= buf.length) {
@@ -431,10 +435,10 @@ export class Parser {
    * A malformed list closes the connection with no -ERR (oracle). Returns false
    * after reporting an error.
    */
-  private processMsgArgs(line: Buffer, i: number): boolean {
+  private processMsgArgs(line: Buffer, lineStart: number, lineEnd: number, i: number): boolean {
     const isRouted = this.state === MSG_ARG || this.state === HMSG_ARG
     const hasHeaders = this.state === HPUB_ARG || this.state === HMSG_ARG
-    const count = this.splitArgs(line)
+    const count = this.splitArgs(line, lineStart, lineEnd)
     const starts = this.argStarts
     const ends = this.argEnds
     const subjectAt = isRouted ? 1 : 0
@@ -445,7 +449,7 @@ export class Parser {
     let queuesAt = 0
     let queuesEnd = 0
     if (count < minCount || (count > minCount + 1 && !isRouted)) {
-      return this.parseError(null, i, line, `${count} arguments`)
+      return this.parseError(null, i, line.subarray(lineStart, lineEnd), `${count} arguments`)
     }
     if (count === minCount + 1) {
       replyAt = subjectAt + 1
@@ -458,28 +462,35 @@ export class Parser {
       } else if (indicator === PIPE) {
         queuesAt = indicatorAt + 1
       } else {
-        return this.parseError(null, i, line, 'bad reply indicator')
+        return this.parseError(null, i, line.subarray(lineStart, lineEnd), 'bad reply indicator')
       }
       queuesEnd = hasHeaders ? hdrSizeAt : sizeAt
     }
     const size = parseSize(line, starts[sizeAt], ends[sizeAt])
     const hdrSize = hasHeaders ? parseSize(line, starts[hdrSizeAt], ends[hdrSizeAt]) : -1
-    if (size < 0) return this.parseError(null, i, line, 'bad size')
-    if (hasHeaders && (hdrSize < 0 || hdrSize > size)) return this.parseError(null, i, line, 'bad header size')
-    if (size > this.maxPayload) return this.parseError(ERR_MAX_PAYLOAD, i, line, `size ${size} > ${this.maxPayload}`)
+    if (size < 0) return this.parseError(null, i, line.subarray(lineStart, lineEnd), 'bad size')
+    if (hasHeaders && (hdrSize < 0 || hdrSize > size)) return this.parseError(null, i, line.subarray(lineStart, lineEnd), 'bad header size')
+    if (size > this.maxPayload) return this.parseError(ERR_MAX_PAYLOAD, i, line.subarray(lineStart, lineEnd), `size ${size} > ${this.maxPayload}`)
 
     const pa = this.pa
-    pa.account = isRouted ? line.subarray(starts[0], ends[0]) : null
-    pa.subject = line.subarray(starts[subjectAt], ends[subjectAt])
-    pa.reply = replyAt < 0 ? null : line.subarray(starts[replyAt], ends[replyAt])
+    pa.line = line
+    pa.accountStart = isRouted ? starts[0] : -1
+    pa.accountEnd = isRouted ? ends[0] : -1
+    pa.subjectStart = starts[subjectAt]
+    pa.subjectEnd = ends[subjectAt]
+    pa.replyStart = replyAt < 0 ? -1 : starts[replyAt]
+    pa.replyEnd = replyAt < 0 ? -1 : ends[replyAt]
     pa.queueCount = queuesEnd - queuesAt
     for (let q = 0; q < pa.queueCount; q++) {
-      pa.queues[q] = line.subarray(starts[queuesAt + q], ends[queuesAt + q])
+      pa.queueStarts[q] = starts[queuesAt + q]
+      pa.queueEnds[q] = ends[queuesAt + q]
     }
     pa.hdrSize = hdrSize
-    pa.hdrSizeBytes = hasHeaders ? line.subarray(starts[hdrSizeAt], ends[hdrSizeAt]) : EMPTY
+    pa.hdrSizeStart = hasHeaders ? starts[hdrSizeAt] : 0
+    pa.hdrSizeEnd = hasHeaders ? ends[hdrSizeAt] : 0
     pa.size = size
-    pa.sizeBytes = line.subarray(starts[sizeAt], ends[sizeAt])
+    pa.sizeStart = starts[sizeAt]
+    pa.sizeEnd = ends[sizeAt]
     return true
   }
 
@@ -488,10 +499,10 @@ export class Parser {
    * argEnds. Returns how many there are. A CR inside the line is part of a word,
    * as in processPub: `PUB a 1\r\r\n` has the size `1\r` (oracle: closed, no -ERR).
    */
-  private splitArgs(line: Buffer): number {
+  private splitArgs(line: Buffer, lineStart: number, lineEnd: number): number {
     let count = 0
     let start = -1
-    for (let j = 0; j < line.length; j++) {
+    for (let j = lineStart; j < lineEnd; j++) {
       const b = line[j]
       if (b === SPACE || b === TAB) {
         if (start >= 0) {
@@ -506,7 +517,7 @@ export class Parser {
     }
     if (start >= 0) {
       this.argStarts[count] = start
-      this.argEnds[count] = line.length
+      this.argEnds[count] = lineEnd
       count++
     }
     return count
@@ -539,22 +550,24 @@ export class Parser {
   }
 
   /**
-   * The payload runs past the chunk, so pa's views of the chunk must go. Copy
-   * the control line and point pa at the copy (parser.go's clonePubArg). Then
-   * copy the start of the payload into msgBuf, which is sized for the whole
-   * payload and its CRLF, so that it is never grown.
+   * The payload runs past the chunk, so pa must stop pointing into the chunk.
+   * Copy the control line and move pa's ranges onto the copy (parser.go's
+   * clonePubArg). Then copy the start of the payload into msgBuf, which is
+   * sized for the whole payload and its CRLF, so that it is never grown.
    */
   private carryPayload(buf: Buffer): void {
     const pa = this.pa
-    const line = this.msgLine
-    const copy = Buffer.from(line)
-    if (pa.account !== null) pa.account = rebase(pa.account, line, copy)
-    pa.subject = rebase(pa.subject, line, copy)
-    if (pa.reply !== null) pa.reply = rebase(pa.reply, line, copy)
-    for (let q = 0; q < pa.queueCount; q++) pa.queues[q] = rebase(pa.queues[q], line, copy)
-    if (pa.hdrSize >= 0) pa.hdrSizeBytes = rebase(pa.hdrSizeBytes, line, copy)
-    pa.sizeBytes = rebase(pa.sizeBytes, line, copy)
-    this.msgLine = copy
+    const shift = this.lineStart
+    pa.line = Buffer.from(this.lineBuf.subarray(this.lineStart, this.lineEnd))
+    if (pa.accountStart >= 0) { pa.accountStart -= shift; pa.accountEnd -= shift }
+    pa.subjectStart -= shift
+    pa.subjectEnd -= shift
+    if (pa.replyStart >= 0) { pa.replyStart -= shift; pa.replyEnd -= shift }
+    for (let q = 0; q < pa.queueCount; q++) { pa.queueStarts[q] -= shift; pa.queueEnds[q] -= shift }
+    if (pa.hdrSize >= 0) { pa.hdrSizeStart -= shift; pa.hdrSizeEnd -= shift }
+    pa.sizeStart -= shift
+    pa.sizeEnd -= shift
+    this.lineBuf = EMPTY
 
     this.msgBuf = Buffer.allocUnsafe(pa.size + 2)
     this.msgLength = Math.min(pa.size, buf.copy(this.msgBuf, 0, this.msgStart))
@@ -588,12 +601,6 @@ function parseSize(buf: Buffer, start: number, end: number): number {
     n = n * 10 + digit
   }
   return n
-}
-
-/** The same bytes as view, which lies inside from, but inside to, a copy of from. */
-function rebase(view: Buffer, from: Buffer, to: Buffer): Buffer {
-  const start = view.byteOffset - from.byteOffset
-  return to.subarray(start, start + view.length)
 }
 
 /** The first PROTO_SNIPPET_SIZE bytes, with control characters escaped for a log line. */

@@ -39,12 +39,15 @@ class Recorder implements OpHandler {
     this.log.push(`ERR ${text(arg)}`)
     if (this.isHaltingOnErr) this.parser.halt()
   }
-  processMsg(pa: PubArg, payload: Buffer): void {
-    const queues = pa.queues.slice(0, pa.queueCount).map(text).join(',') || '-'
-    this.log.push(`MSG account=${text(pa.account)} subject=${text(pa.subject)} reply=${text(pa.reply)} ` +
-      `queues=${queues} hdr=${pa.hdrSize}/${text(pa.hdrSizeBytes)} size=${pa.size}/${text(pa.sizeBytes)} ` +
-      `payload=${text(payload)}`)
-    this.payloads.push(payload)
+  processMsg(pa: PubArg, payload: Buffer, payloadStart: number): void {
+    const range = (start: number, end: number): Buffer | null => (start < 0 ? null : pa.line.subarray(start, end))
+    const queues = Array.from({ length: pa.queueCount }, (_, q) => text(range(pa.queueStarts[q], pa.queueEnds[q]))).join(',') || '-'
+    const hdrDigits = pa.hdrSize < 0 ? '' : text(range(pa.hdrSizeStart, pa.hdrSizeEnd))
+    const body = payload.subarray(payloadStart, payloadStart + pa.size)
+    this.log.push(`MSG account=${text(range(pa.accountStart, pa.accountEnd))} subject=${text(range(pa.subjectStart, pa.subjectEnd))} ` +
+      `reply=${text(range(pa.replyStart, pa.replyEnd))} queues=${queues} hdr=${pa.hdrSize}/${hdrDigits} ` +
+      `size=${pa.size}/${text(range(pa.sizeStart, pa.sizeEnd))} payload=${text(body)}`)
+    this.payloads.push(body)
     this.pubArgs.push(pa)
   }
   protocolError(wireError: string | null, detail: string): void {
