@@ -1,0 +1,181 @@
+// `npm run bench`: natsmesh against nats-server in the same run, as ratios.
+// Both targets are started here on free ports and killed at the end, on error
+// and on SIGINT. Every scenario runs nats-server then natsmesh, repeat after
+// repeat, so machine noise lands on both. See docs/benchmarks.md.
+import { existsSync } from 'node:fs'
+import os from 'node:os'
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import yargs from 'yargs'
+import { hideBin } from 'yargs/helpers'
+import { measureLatency, measureThroughput, type RunLimits } from './measure.js'
+import { formatReport, writeJson, type LatencyRow, type Row, type ThroughputRow } from './report.js'
+import { PAYLOAD_SIZES, SCENARIOS, type Scenario } from './scenarios.js'
+import { ProcessRegistry, startTarget, stopTarget, type Target, type TargetSpec } from './servers.js'
+import { runSelfCheck } from './selfcheck.js'
+
+const NATSMESH_CLI = fileURLToPath(new URL('../bin/natsmesh.js', import.meta.url))
+
+function parseArgs() {
+  return yargs(hideBin(process.argv))
+    .scriptName('npm run bench --')
+    .usage('$0 [options]\n\nnatsmesh vs nats-server on this machine; prints ratios.')
+    .option('only', { type: 'string', array: true, describe: `scenarios to run (${SCENARIOS.map((s) => s.name).join(', ')}); a cluster one implies --cluster` })
+    .option('cluster', { type: 'boolean', default: false, describe: 'also run the 3-node cluster scenarios' })
+    .option('count', { type: 'number', describe: 'messages per throughput run (default: per scenario, ~2-3 s against nats-server)' })
+    .option('requests', { type: 'number', describe: 'measured round trips per latency run' })
+    .option('quick', { type: 'boolean', default: false, describe: 'a tenth of the default counts' })
+    .option('repeat', { type: 'number', default: 1, describe: 'runs per target and scenario; the median is reported' })
+    .option('max-seconds', { type: 'number', default: 20, describe: 'a run stops publishing after this long, whatever the count' })
+    .option('json', { type: 'string', describe: 'also write the results to this file' })
+    .option('natsmesh-cmd', { type: 'string', default: process.env.NATSMESH_CMD, describe: 'command for natsmesh (env NATSMESH_CMD); -a/-p and cluster flags are appended' })
+    .option('nats-server-cmd', { type: 'string', default: process.env.NATS_SERVER_CMD ?? 'nats-server', describe: 'command for the reference (env NATS_SERVER_CMD)' })
+    .option('selfcheck', { type: 'boolean', default: false, describe: 'measure the load generator itself (null sink, scanner) and exit' })
+    .strict()
+    .help()
+    .parseSync()
+}
+
+type Args = ReturnType<typeof parseArgs>
+
+function natsmeshSpec(args: Args): TargetSpec {
+  if (args['natsmesh-cmd'] !== undefined) return { name: 'natsmesh', command: args['natsmesh-cmd'].split(/\s+/).filter(Boolean) }
+  if (!existsSync(NATSMESH_CLI)) {
+    throw new Error(`natsmesh CLI not found at ${NATSMESH_CLI}: build it (npx tsc -p .) or pass --natsmesh-cmd "<command>"`)
+  }
+  return { name: 'natsmesh', command: [process.execPath, NATSMESH_CLI, 'server'] }
+}
+
+function selectScenarios(args: Args): Scenario[] {
+  const only = (args.only ?? []).flatMap((s) => s.split(',')).filter(Boolean)
+  const unknown = only.filter((name) => !SCENARIOS.some((s) => s.name === name))
+  if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`)
+  if (only.length > 0) return SCENARIOS.filter((s) => only.includes(s.name))
+  return SCENARIOS.filter((s) => s.nodes === 1 || args.cluster)
+}
+
+function countFor(args: Args, scenario: Scenario, payloadBytes: number): number {
+  const base = scenario.kind === 'latency' ? (args.requests ?? scenario.count) : (args.count ?? scenario.counts[payloadBytes])
+  return args.quick ? Math.max(100, Math.round(base / 10)) : base
+}
+
+interface Machine {
+  date: string
+  cpus: number
+  cpuModel: string
+  node: string
+  natsServerVersion: string
+  loadAverage1m: number
+}
+
+function machine(): Machine {
+  let natsServerVersion = 'unknown'
+  try {
+    natsServerVersion = execFileSync('nats-server', ['--version'], { encoding: 'utf8' }).trim()
+  } catch { /* only shown in the header */ }
+  return {
+    date: new Date().toISOString(), cpus: os.availableParallelism(), cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    node: process.version, natsServerVersion,
+    // Other work on a 2-core machine moves the ratios: the header shows how busy it was.
+    loadAverage1m: Number(os.loadavg()[0].toFixed(2)),
+  }
+}
+
+function payloadsOf(scenario: Scenario): number[] {
+  return scenario.kind === 'latency' ? [scenario.payloadBytes] : PAYLOAD_SIZES
+}
+
+function emptyRow(scenario: Scenario, payloadBytes: number): Row {
+  return scenario.kind === 'latency'
+    ? { kind: 'latency', scenario: scenario.name, payloadBytes, natsServer: [], natsmesh: [], errors: [] }
+    : { kind: 'throughput', scenario: scenario.name, payloadBytes, natsServer: [], natsmesh: [], errors: [] }
+}
+
+async function runScenario(scenario: Scenario, pair: [Target, Target], args: Args, registry: ProcessRegistry): Promise<Row[]> {
+  const limits: RunLimits = { maxMs: args['max-seconds'] * 1000 }
+  const rows: Row[] = []
+  for (const payloadBytes of payloadsOf(scenario)) {
+    const count = countFor(args, scenario, payloadBytes)
+    const row = emptyRow(scenario, payloadBytes)
+    for (let r = 0; r < args.repeat; r++) {
+      for (const [k, target] of pair.entries()) {
+        const label = `${scenario.name} ${payloadBytes} B run ${r + 1}/${args.repeat} ${target.name}`
+        try {
+          if (scenario.kind === 'latency') {
+            const result = await measureLatency(target, scenario, count, limits, registry)
+            ;(k === 0 ? (row as LatencyRow).natsServer : (row as LatencyRow).natsmesh).push(result)
+            console.error(`${label}: p50 ${result.p50Us.toFixed(0)} µs p99 ${result.p99Us.toFixed(0)} µs (${result.count} round trips)`)
+          } else {
+            const result = await measureThroughput(target, scenario, payloadBytes, count, limits, registry)
+            ;(k === 0 ? (row as ThroughputRow).natsServer : (row as ThroughputRow).natsmesh).push(result)
+            console.error(`${label}: ${Math.round(result.msgsPerSec)} msgs/s over ${result.seconds.toFixed(2)} s${result.warning === null ? '' : ` (${result.warning})`}`)
+          }
+        } catch (err) {
+          row.errors.push(`${target.name}: ${(err as Error).message}`)
+          console.error(`${label}: ERROR ${(err as Error).message}`)
+        }
+      }
+    }
+    rows.push(row)
+  }
+  return rows
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs()
+  const registry = new ProcessRegistry()
+  process.on('exit', () => registry.killAll())
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => { registry.killAll(); process.exit(130) })
+  }
+  if (args.selfcheck) {
+    await runSelfCheck(args['nats-server-cmd'].split(/\s+/).filter(Boolean), registry)
+    return 0
+  }
+  const scenarios = selectScenarios(args)
+  const specs: [TargetSpec, TargetSpec] = [
+    { name: 'nats-server', command: args['nats-server-cmd'].split(/\s+/).filter(Boolean) },
+    natsmeshSpec(args),
+  ]
+  const meta = { ...machine(), commands: { natsServer: specs[0].command.join(' '), natsmesh: specs[1].command.join(' ') }, quick: args.quick, repeat: args.repeat }
+  console.error(`bench: ${JSON.stringify(meta)}`)
+  if (meta.loadAverage1m > 0.5) console.error(`bench: load average ${meta.loadAverage1m} before starting; expect noisy ratios (use --repeat)`)
+  const rows: Row[] = []
+  const started: Target[] = []
+  try {
+    for (const nodes of [1, 3]) {
+      const group = scenarios.filter((s) => s.nodes === nodes)
+      if (group.length === 0) continue
+      const pair: Target[] = []
+      try {
+        for (const spec of specs) {
+          pair.push(await startTarget(spec, nodes, registry))
+          started.push(pair[pair.length - 1])
+        }
+      } catch (err) {
+        // Say so in the report and go on: single-node results stay useful while the cluster code is missing.
+        const message = (err as Error).message
+        console.error(`bench: ${message}`)
+        for (const scenario of group) {
+          for (const payloadBytes of payloadsOf(scenario)) rows.push({ ...emptyRow(scenario, payloadBytes), errors: [message] })
+        }
+        continue
+      } finally {
+        if (pair.length < specs.length) pair.forEach(stopTarget)
+      }
+      for (const scenario of group) rows.push(...await runScenario(scenario, [pair[0], pair[1]], args, registry))
+      pair.forEach(stopTarget)
+    }
+  } finally {
+    for (const t of started) stopTarget(t)
+  }
+  console.log(`natsmesh: ${meta.commands.natsmesh}\nnats-server: ${meta.commands.natsServer}\n`)
+  console.log(formatReport(rows))
+  if (args.json !== undefined) writeJson(args.json, meta, rows)
+  return rows.some((r) => r.errors.length > 0) ? 1 : 0
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => { console.error(`bench: ${(err as Error).message}`); process.exit(1) },
+)

@@ -1,0 +1,190 @@
+// Starting and stopping the targets: nats-server and natsmesh, one node or a
+// three-node cluster each, on ports the OS hands out. Every process goes into
+// the runner's ProcessRegistry, which kills it at exit, on error and on SIGINT.
+import net from 'node:net'
+import { readFileSync } from 'node:fs'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+
+const READY_TIMEOUT_MS = 15_000
+const ROUTES_TIMEOUT_MS = 20_000
+const STDERR_TAIL_BYTES = 8_000
+
+/** Every child process of the run; killAll is synchronous so it works in 'exit'. */
+export class ProcessRegistry {
+  private readonly children = new Set<ChildProcess>()
+
+  add(child: ChildProcess): void {
+    this.children.add(child)
+    child.once('exit', () => this.children.delete(child))
+  }
+
+  killAll(): void {
+    for (const child of this.children) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    }
+    this.children.clear()
+  }
+}
+
+/** How to start one kind of server: argv before the flags the harness adds. */
+export interface TargetSpec {
+  name: string
+  command: string[]
+}
+
+export interface RunningNode {
+  port: number
+  clusterPort: number
+  process: ChildProcess
+  stderrTail(): string
+}
+
+export interface Target {
+  name: string
+  nodes: RunningNode[]
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.unref()
+    srv.on('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address()
+      if (addr === null || typeof addr === 'string') return reject(new Error('no port'))
+      srv.close(() => resolve(addr.port))
+    })
+  })
+}
+
+/**
+ * Starts `nodeCount` nodes. With more than one node each gets
+ * `--cluster nats://127.0.0.1:C --cluster_name bench --routes <the others>`
+ * (nats-server's flag names, which natsmesh shares), then waits until a
+ * message published on every node reaches every other node.
+ */
+export async function startTarget(spec: TargetSpec, nodeCount: number, registry: ProcessRegistry): Promise<Target> {
+  const ports: number[] = []
+  const clusterPorts: number[] = []
+  for (let n = 0; n < nodeCount; n++) {
+    ports.push(await freePort())
+    clusterPorts.push(await freePort())
+  }
+  const nodes: RunningNode[] = []
+  for (let n = 0; n < nodeCount; n++) {
+    const args = [...spec.command.slice(1), '-a', '127.0.0.1', '-p', String(ports[n])]
+    if (nodeCount > 1) {
+      const others = clusterPorts.filter((_, k) => k !== n).map((p) => `nats://127.0.0.1:${p}`)
+      args.push('--cluster', `nats://127.0.0.1:${clusterPorts[n]}`, '--cluster_name', 'bench', '--routes', others.join(','))
+    }
+    nodes.push(spawnNode(spec, args, ports[n], clusterPorts[n], registry))
+  }
+  for (const node of nodes) {
+    try {
+      await waitForInfo(node.port, READY_TIMEOUT_MS, () => node.process.exitCode === null && node.process.signalCode === null)
+    } catch (err) {
+      throw new Error(`${spec.name} (${spec.command.join(' ')}) did not answer with INFO on port ${node.port}: ` +
+        `${(err as Error).message}\n${node.stderrTail()}`, { cause: err })
+    }
+  }
+  if (nodeCount > 1) await waitForRoutes(spec.name, ports, ROUTES_TIMEOUT_MS)
+  return { name: spec.name, nodes }
+}
+
+function spawnNode(spec: TargetSpec, args: string[], port: number, clusterPort: number, registry: ProcessRegistry): RunningNode {
+  const child = spawn(spec.command[0], args, { stdio: ['ignore', 'ignore', 'pipe'] })
+  registry.add(child)
+  let tail = ''
+  child.stderr?.on('data', (d: Buffer) => { tail = (tail + d.toString()).slice(-STDERR_TAIL_BYTES) })
+  child.on('error', (err) => { tail += `\nspawn failed: ${err.message}` })
+  return { port, clusterPort, process: child, stderrTail: () => tail }
+}
+
+export function stopTarget(target: Target): void {
+  for (const node of target.nodes) {
+    if (node.process.exitCode === null && node.process.signalCode === null) node.process.kill('SIGKILL')
+  }
+}
+
+/** Connects until a server accepts and sends its INFO line (as nats-server does on connect). */
+export async function waitForInfo(port: number, timeoutMs: number, isAlive: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (let attempt = 0; attempt < 1000 && Date.now() < deadline; attempt++) {
+    if (!isAlive()) throw new Error('the process exited')
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1')
+      let seen = ''
+      const timer = setTimeout(() => { socket.destroy(); resolve(false) }, 1000)
+      socket.on('data', (d: Buffer) => {
+        seen += d.toString('latin1')
+        if (seen.includes('\r\n')) {
+          clearTimeout(timer)
+          socket.destroy()
+          resolve(seen.startsWith('INFO '))
+        }
+      })
+      socket.on('error', () => { clearTimeout(timer); resolve(false) })
+    })
+    if (ok) return
+    await sleep(50)
+  }
+  throw new Error(`no INFO within ${timeoutMs} ms`)
+}
+
+/**
+ * Routes are up when, for every ordered pair of nodes, a probe published on one
+ * reaches a subscriber on the other. Probes repeat every 50 ms because interest
+ * only crosses a route once the route exists.
+ */
+async function waitForRoutes(name: string, ports: number[], timeoutMs: number): Promise<void> {
+  const sockets = ports.map((port) => net.connect({ port, host: '127.0.0.1', noDelay: true }))
+  const seen = new Set<string>()
+  const want = ports.length * (ports.length - 1)
+  try {
+    sockets.forEach((socket, to) => {
+      socket.on('error', () => {})
+      socket.on('data', (d: Buffer) => {
+        // Low volume and only here, so plain string matching is fine.
+        for (const m of d.toString('latin1').matchAll(/MSG _bench\.route\.(\d+)\.(\d+) /g)) {
+          if (Number(m[2]) === to) seen.add(`${m[1]}>${to}`)
+        }
+      })
+      socket.write(`CONNECT {"verbose":false,"pedantic":false}\r\nSUB _bench.route.*.${to} 1\r\n`)
+    })
+    const deadline = Date.now() + timeoutMs
+    for (let round = 0; round < 1000 && seen.size < want && Date.now() < deadline; round++) {
+      sockets.forEach((socket, from) => {
+        for (let to = 0; to < ports.length; to++) {
+          if (to !== from && !seen.has(`${from}>${to}`)) socket.write(`PUB _bench.route.${from}.${to} 0\r\n\r\n`)
+        }
+      })
+      await sleep(50)
+    }
+    if (seen.size < want) throw new Error(`${name}: routes not up after ${timeoutMs} ms (${seen.size}/${want} paths work)`)
+  } finally {
+    for (const socket of sockets) socket.destroy()
+  }
+}
+
+/** Kernel clock ticks per second, the unit of utime/stime in /proc/<pid>/stat. */
+const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+
+/**
+ * CPU seconds (user + system, all threads) the target's processes used so
+ * far, from /proc (Linux). Counted in 10 ms ticks: fine over runs of seconds.
+ */
+export function targetCpuSeconds(target: Target): number {
+  let ticks = 0
+  for (const node of target.nodes) {
+    if (node.process.pid === undefined) continue
+    const stat = readFileSync(`/proc/${node.process.pid}/stat`, 'latin1')
+    // Fields after "pid (comm) ": state is field 3, utime 14 and stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    ticks += Number(fields[11]) + Number(fields[12])
+  }
+  return ticks / TICKS_PER_SECOND
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
