@@ -7,6 +7,7 @@ import { Connection, type ClientHost } from './connection.js'
 import { DeliveryCore, type ClusterSink } from './delivery.js'
 import { ERR_MAX_CONNECTIONS } from './errors.js'
 import { LineLogger, type Logger } from './logger.js'
+import { Monitor, type MonitorHooks } from './monitor.js'
 import { resolveOptions, type ServerOptions } from './options.js'
 import { ChunkPool } from './outbound.js'
 
@@ -44,6 +45,8 @@ export class Server implements ClientHost {
   /** Fields a cluster adds to every client's INFO (connect_urls, cluster). */
   private infoExtras: Record<string, unknown> = {}
   private readonly listener: net.Server
+  /** HTTP monitoring; listens only when options.httpPort > 0. */
+  private readonly monitor: Monitor
   private nextCid = 1
   private readonly ownsLogger: boolean
 
@@ -58,6 +61,7 @@ export class Server implements ClientHost {
       file: this.options.logFile,
     })
     this.listener = net.createServer(this.onConnection)
+    this.monitor = new Monitor(this, { version: COMPAT_VERSION, natsmeshVersion: NATSMESH_VERSION })
   }
 
   get name(): string { return this.options.serverName }
@@ -73,19 +77,34 @@ export class Server implements ClientHost {
     return `nats://${host}:${this.port}`
   }
 
+  /** `http://host:port` of the monitoring endpoints, or null when they are off. */
+  get monitorUrl(): string | null { return this.monitor.url }
+
   setCluster(sink: ClusterSink): void {
     this.core.cluster = sink
   }
 
+  /** What the cluster adds to /varz, /routez and /metrics. */
+  setMonitorHooks(hooks: MonitorHooks): void {
+    this.monitor.hooks = hooks
+  }
+
   async start(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(err)
-      this.listener.once('error', onError)
-      this.listener.listen({ host: this.options.host, port: this.options.port }, () => {
-        this.listener.off('error', onError)
-        resolve()
+    // Monitoring first, as nats-server does: /healthz answers 503 until clients can connect.
+    if (this.options.httpPort > 0) await this.monitor.start()
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const onError = (err: Error): void => reject(err)
+        this.listener.once('error', onError)
+        this.listener.listen({ host: this.options.host, port: this.options.port }, () => {
+          this.listener.off('error', onError)
+          resolve()
+        })
       })
-    })
+    } catch (err) {
+      await this.monitor.stop()
+      throw err
+    }
     this.listener.on('error', (err) => this.logger.error(`client listener: ${err.message}`))
     this.state = 'running'
     this.logger.info(`Listening for client connections on ${this.options.host}:${this.port}`)
@@ -108,6 +127,7 @@ export class Server implements ClientHost {
     const closed = this.stopAccepting()
     for (const conn of [...this.connections.values()]) conn.closeConnection('Server Shutdown')
     await closed
+    await this.monitor.stop()
     this.state = 'stopped'
     this.logger.info('Server Exiting..')
     if (this.ownsLogger && this.logger instanceof LineLogger) this.logger.close()
