@@ -92,18 +92,22 @@ export async function runNode(config: NodeConfig): Promise<ClusterNode> {
   const node = new ClusterNode(config.server, config.cluster)
   const logger = node.logger
   if (config.server.pidFile !== '') fs.writeFileSync(config.server.pidFile, `${process.pid}\n`)
-  let isStopping = false
-  const stop = (signal: string): void => {
-    if (isStopping) return
-    isStopping = true
-    logger.info(`Trapped "${signal}" signal`)
-    node.shutdown().then(
+  const exitWhenDone = (what: string, done: Promise<void>): void => {
+    done.then(
       () => process.exit(0),
-      (err: unknown) => { logger.error(`shutdown: ${String(err)}`); process.exit(1) },
+      (err: unknown) => { logger.error(`${what}: ${String(err)}`); process.exit(1) },
     )
   }
+  const stop = (signal: string): void => {
+    logger.info(`Trapped "${signal}" signal`)
+    exitWhenDone('shutdown', node.shutdown())
+  }
+  const drain = (how: 'drain' | 'stop'): void => exitWhenDone(how, node.lameDuck(how === 'drain'))
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+  // nats-server's signal for lame-duck mode.
+  process.on('SIGUSR2', () => { logger.info('Trapped "SIGUSR2" signal'); drain('drain') })
+  node.server.setControl(drain)
   await node.start()
   return node
 }

@@ -386,7 +386,6 @@ export class Mesh implements ClusterSink, RouteHost {
     }
     const extras: Record<string, unknown> = { cluster: this.options.clusterName }
     if (!this.options.noAdvertise) extras.connect_urls = urls
-    if (this.isLameDuck) extras.ldm = true
     const key = JSON.stringify(extras)
     if (key === this.lastInfoKey) return
     this.lastInfoKey = key

@@ -202,6 +202,8 @@ const SERVER_STATES = ['new', 'running', 'lame-duck', 'stopping', 'stopped'] as 
  */
 export class Monitor {
   hooks: MonitorHooks = NO_MONITOR_HOOKS
+  /** Runs `drain` (lame duck) or `stop` for POST /drain and /stop; null answers 501. */
+  control: ((action: 'drain' | 'stop') => void) | null = null
   private readonly server: MonitoredServer
   private readonly versions: MonitorVersions
   private readonly http: http.Server
@@ -278,7 +280,7 @@ export class Monitor {
       res.setHeader('Content-Type', reply.contentType)
       res.setHeader('Content-Length', Buffer.byteLength(reply.body))
       res.setHeader('Cache-Control', 'no-store')
-      if (reply.status === 405) res.setHeader('Allow', 'GET, HEAD')
+      if (reply.status === 405) res.setHeader('Allow', req.url?.startsWith('/drain') === true || req.url?.startsWith('/stop') === true ? 'POST' : 'GET, HEAD')
       res.end(method === 'HEAD' ? undefined : reply.body)
     } catch (err) {
       // The peer went away mid-answer; nothing to tell it.
@@ -290,6 +292,7 @@ export class Monitor {
     const q = url.indexOf('?')
     const path = q < 0 ? url : url.slice(0, q)
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1))
+    if (path === '/drain' || path === '/stop') return this.controlRequest(method, path)
     const isKnown = path === '/' || (ENDPOINTS as readonly string[]).includes(path)
     if (!isKnown) return textReply(404, '404 page not found')
     if (method !== 'GET' && method !== 'HEAD') return textReply(405, `method ${method} not allowed: use GET or HEAD`)
@@ -303,6 +306,22 @@ export class Monitor {
       case '/metrics': return new Reply(200, PROMETHEUS_TYPE, this.metrics())
       default: return new Reply(200, 'text/html; charset=utf-8', INDEX_HTML)
     }
+  }
+
+  /**
+   * POST /drain (lame duck) and POST /stop: how `natsmesh node drain|stop`
+   * reaches a node. Anyone who can reach the monitoring port can do this, as
+   * with nats-server's signals to anyone who can reach the process: keep the
+   * port on a management network.
+   */
+  private controlRequest(method: string, path: string): Reply {
+    if (method !== 'POST') return new Reply(405, 'text/plain; charset=utf-8', `method ${method} not allowed: use POST`)
+    const action = path === '/drain' ? 'drain' : 'stop'
+    if (this.control === null) return textReply(501, `${action} is not available on this node`)
+    this.server.logger.info(`http monitor: ${action} requested`)
+    // Answer first: the drain ends with this process exiting.
+    setImmediate(() => this.control?.(action))
+    return jsonReply({ status: 'ok', action })
   }
 
   /** A hook's answer, or the fallback (logged) when the hook throws. */

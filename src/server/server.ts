@@ -15,6 +15,9 @@ import { ChunkPool } from './outbound.js'
 export const COMPAT_VERSION = '2.9.10'
 export const NATSMESH_VERSION = '0.1.0'
 
+/** The shortest pause between two batches of lame-duck closes. */
+const MIN_LAME_DUCK_STEP_MS = 50
+
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
 
 /** A nats-server-shaped id: 'N' and 55 base32 characters, new at every start. */
@@ -84,6 +87,11 @@ export class Server implements ClientHost {
     this.core.cluster = sink
   }
 
+  /** What POST /drain and /stop on the monitoring port run. */
+  setControl(control: (action: 'drain' | 'stop') => void): void {
+    this.monitor.control = control
+  }
+
   /** What the cluster adds to /varz, /routez and /metrics. */
   setMonitorHooks(hooks: MonitorHooks): void {
     this.monitor.hooks = hooks
@@ -119,6 +127,38 @@ export class Server implements ClientHost {
     })
   }
 
+  /**
+   * Lame duck, as nats-server: no new clients, and every client hears `ldm:
+   * true` in a fresh INFO so it can prefer another node. Existing clients stay
+   * until closeClientsSpread.
+   */
+  enterLameDuck(): void {
+    if (this.state !== 'running') return
+    this.state = 'lame-duck'
+    this.logger.info('Entering lame duck mode, stop accepting new clients')
+    // Not awaited: net.Server's close callback waits for every open connection.
+    void this.stopAccepting()
+    this.updateInfo(this.infoExtras)
+  }
+
+  /**
+   * Closes the remaining clients a batch at a time over durationMs, so they
+   * do not all land on one other node at once (nats-server's lame duck
+   * duration). Each close flushes what that client is owed.
+   */
+  async closeClientsSpread(durationMs: number): Promise<void> {
+    const conns = [...this.connections.values()]
+    if (conns.length === 0) return
+    const steps = Math.max(1, Math.min(conns.length, Math.floor(durationMs / MIN_LAME_DUCK_STEP_MS)))
+    const batch = Math.ceil(conns.length / steps)
+    const interval = durationMs / steps
+    this.logger.info(`Closing ${conns.length} existing clients over ${durationMs}ms`)
+    for (let i = 0; i < conns.length; i += batch) {
+      for (const conn of conns.slice(i, i + batch)) conn.closeConnection('Server Lame Duck')
+      if (i + batch < conns.length) await new Promise((resolve) => setTimeout(resolve, interval))
+    }
+  }
+
   /** Stop accepting, flush what every client is owed, close them all. */
   async shutdown(): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped') return
@@ -148,6 +188,7 @@ export class Server implements ClientHost {
       client_ip: clientIp,
       ...this.infoExtras,
     }
+    if (this.state === 'lame-duck') info.ldm = true
     return Buffer.from(`INFO ${JSON.stringify(info)} \r\n`)
   }
 
