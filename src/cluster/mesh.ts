@@ -189,8 +189,11 @@ export class Mesh implements ClusterSink, RouteHost {
         this.ensureDial(m.routeUrl, m.routeUrl, true)
       } else {
         wanted.add(m.id)
-        // The lower id dials; the other side waits to be dialed.
-        if (selfId < m.id && !this.routes.has(m.id)) this.ensureDial(m.id, m.routeUrl, false)
+        // The lower id dials; the other side waits to be dialed. The Dial is kept
+        // even while a route is up (ensureDial then does not dial): a member that
+        // left and came back with its route alive must still be redialed when
+        // that route dies.
+        if (selfId < m.id) this.ensureDial(m.id, m.routeUrl, false)
         const d = this.dials.get(m.id)
         if (d !== undefined) d.url = m.routeUrl
       }
