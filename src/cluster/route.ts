@@ -15,7 +15,7 @@ import { splitArgs, parseSize } from '../server/args.js'
 import type { RouteTarget } from '../server/delivery.js'
 import type { Logger } from '../server/logger.js'
 import type { OpHandler, PubArg } from '../server/op-handler.js'
-import { Outbound, type ChunkPool } from '../server/outbound.js'
+import { copyBytes, Outbound, type ChunkPool } from '../server/outbound.js'
 import { Parser, ROUTE_OPS } from '../server/parser.js'
 import type { DeliveryCore } from '../server/delivery.js'
 import { PeerInterest } from './interest.js'
@@ -186,33 +186,34 @@ export class Route implements OpHandler, RouteTarget {
     for (let q = 0; q < queueCount; q++) need += queues[q].length + 1
     if (need > this.line.length) this.line = Buffer.allocUnsafe(need * 2)
     const line = this.line
-    let n = (hasHdr ? HMSG_G : RMSG_G).copy(line, 0)
-    n += src.copy(line, n, pa.subjectStart, pa.subjectEnd)
+    const op = hasHdr ? HMSG_G : RMSG_G
+    let n = copyBytes(op, 0, op.length, line, 0)
+    n += copyBytes(src, pa.subjectStart, pa.subjectEnd, line, n)
     line[n++] = SPACE
     if (queueCount > 0) {
       // nats-server: `+ reply q…` when there is a reply, `| q…` when not.
       if (pa.hasReply) {
         line[n++] = PLUS
         line[n++] = SPACE
-        n += src.copy(line, n, pa.replyStart, pa.replyEnd)
+        n += copyBytes(src, pa.replyStart, pa.replyEnd, line, n)
         line[n++] = SPACE
       } else {
         line[n++] = PIPE
         line[n++] = SPACE
       }
       for (let q = 0; q < queueCount; q++) {
-        n += queues[q].copy(line, n)
+        n += copyBytes(queues[q], 0, queues[q].length, line, n)
         line[n++] = SPACE
       }
     } else if (pa.hasReply) {
-      n += src.copy(line, n, pa.replyStart, pa.replyEnd)
+      n += copyBytes(src, pa.replyStart, pa.replyEnd, line, n)
       line[n++] = SPACE
     }
     if (hasHdr) {
-      n += src.copy(line, n, pa.hdrSizeStart, pa.hdrSizeEnd)
+      n += copyBytes(src, pa.hdrSizeStart, pa.hdrSizeEnd, line, n)
       line[n++] = SPACE
     }
-    n += src.copy(line, n, pa.sizeStart, pa.sizeEnd)
+    n += copyBytes(src, pa.sizeStart, pa.sizeEnd, line, n)
     line[n++] = 0x0d
     line[n++] = 0x0a
     const out = this.outbound

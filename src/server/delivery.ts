@@ -6,6 +6,7 @@
 import type { PubArg } from './op-handler.js'
 import { Sublist, type SublistResult } from './sublist.js'
 import type { Flushable, Subscriber, Subscription } from './subscription.js'
+import { copyBytes } from './outbound.js'
 
 /** A peer node as the delivery core sees it: somewhere to send one RMSG/HMSG. */
 export interface RouteTarget {
@@ -351,20 +352,21 @@ export class DeliveryCore {
       (pa.replyEnd - pa.replyStart + 1) + (pa.hdrSizeEnd - pa.hdrSizeStart + 1) + (sizeEnd - sizeStart) + 2
     if (lineLength > this.line.length) this.line = Buffer.allocUnsafe(lineLength * 2)
     const line = this.line
-    let n = (withHdr ? HMSG_OP : MSG_OP).copy(line, 0)
-    n += src.copy(line, n, pa.subjectStart, pa.subjectEnd)
+    const op = withHdr ? HMSG_OP : MSG_OP
+    let n = copyBytes(op, 0, op.length, line, 0)
+    n += copyBytes(src, pa.subjectStart, pa.subjectEnd, line, n)
     line[n++] = SPACE
-    n += sub.sid.copy(line, n)
+    n += copyBytes(sub.sid, 0, sub.sid.length, line, n)
     line[n++] = SPACE
     if (pa.replyStart >= 0) {
-      n += src.copy(line, n, pa.replyStart, pa.replyEnd)
+      n += copyBytes(src, pa.replyStart, pa.replyEnd, line, n)
       line[n++] = SPACE
     }
     if (withHdr) {
-      n += src.copy(line, n, pa.hdrSizeStart, pa.hdrSizeEnd)
+      n += copyBytes(src, pa.hdrSizeStart, pa.hdrSizeEnd, line, n)
       line[n++] = SPACE
     }
-    n += sizeDigits.copy(line, n, sizeStart, sizeEnd)
+    n += copyBytes(sizeDigits, sizeStart, sizeEnd, line, n)
     line[n++] = 0x0d
     line[n++] = 0x0a
     out.append(line, 0, n)

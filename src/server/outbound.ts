@@ -10,6 +10,21 @@
 // bytes the kernel has not taken yet.
 import type { Socket } from 'node:net'
 
+/**
+ * Below this many bytes a JS loop beats Buffer.copy, which allocates a
+ * Uint8Array view for every copy with offsets (lib/buffer.js _copyActual) and
+ * crosses into C++: most MSG line pieces are a few bytes long.
+ */
+const LOOP_COPY_MAX = 64
+
+/** Copies src[start, end) to dst at dstStart; returns the byte count. */
+export function copyBytes(src: Buffer, start: number, end: number, dst: Buffer, dstStart: number): number {
+  const n = end - start
+  if (n > LOOP_COPY_MAX) return src.copy(dst, dstStart, start, end)
+  for (let k = 0; k < n; k++) dst[dstStart + k] = src[start + k]
+  return n
+}
+
 export const SMALL_CHUNK = 512
 export const MEDIUM_CHUNK = 4096
 export const LARGE_CHUNK = 65536
@@ -67,7 +82,7 @@ export class Outbound {
         this.fill = 0
       }
       const n = Math.min(remaining, last.length - this.fill)
-      src.copy(last, this.fill, start, start + n)
+      copyBytes(src, start, start + n, last, this.fill)
       this.fill += n
       start += n
       remaining -= n
