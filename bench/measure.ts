@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import type { LatencyScenario, ThroughputScenario } from './scenarios.js'
 import type { ProcessRegistry, Target } from './servers.js'
-import { sleep, targetCpuSeconds } from './servers.js'
+import { assertAlive, sleep, targetCpuSeconds } from './servers.js'
 import { all, Worker } from './workers.js'
 
 const SETUP_TIMEOUT_MS = 15_000
@@ -57,6 +57,7 @@ export async function measureThroughput(
   target: Target, scenario: ThroughputScenario, payloadBytes: number, count: number,
   limits: RunLimits, registry: ProcessRegistry,
 ): Promise<ThroughputResult> {
+  assertAlive(target)
   // Fresh subjects per run, so nothing left over from an earlier run can match.
   const runId = randomBytes(4).toString('hex')
   const subject = `bench.${runId}`
@@ -133,6 +134,7 @@ async function collect(subs: Worker[], sent: number, expected: number, limits: R
 export async function measureLatency(
   target: Target, scenario: LatencyScenario, count: number, limits: RunLimits, registry: ProcessRegistry,
 ): Promise<LatencyRunResult> {
+  assertAlive(target)
   const subject = `bench.req.${randomBytes(4).toString('hex')}`
   const workers: Worker[] = []
   try {

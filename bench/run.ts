@@ -24,13 +24,22 @@ function parseArgs() {
     .option('cluster', { type: 'boolean', default: false, describe: 'also run the 3-node cluster scenarios' })
     .option('count', { type: 'number', describe: 'messages per throughput run (default: per scenario, ~2-3 s against nats-server)' })
     .option('requests', { type: 'number', describe: 'measured round trips per latency run' })
-    .option('quick', { type: 'boolean', default: false, describe: 'a tenth of the default counts' })
+    .option('quick', { type: 'boolean', default: false, describe: 'a tenth of the default counts (--count/--requests are taken as given)' })
     .option('repeat', { type: 'number', default: 1, describe: 'runs per target and scenario; the median is reported' })
     .option('max-seconds', { type: 'number', default: 20, describe: 'a run stops publishing after this long, whatever the count' })
     .option('json', { type: 'string', describe: 'also write the results to this file' })
     .option('natsmesh-cmd', { type: 'string', default: process.env.NATSMESH_CMD, describe: 'command for natsmesh (env NATSMESH_CMD); -a/-p and cluster flags are appended' })
     .option('nats-server-cmd', { type: 'string', default: process.env.NATS_SERVER_CMD ?? 'nats-server', describe: 'command for the reference (env NATS_SERVER_CMD)' })
     .option('selfcheck', { type: 'boolean', default: false, describe: 'measure the load generator itself (null sink, scanner) and exit' })
+    .check((a) => {
+      for (const name of ['count', 'requests', 'repeat', 'max-seconds'] as const) {
+        const value = a[name]
+        if (value !== undefined && !(Number.isInteger(value) && value > 0) && !(name === 'max-seconds' && value > 0)) {
+          throw new Error(`--${name} must be a positive ${name === 'max-seconds' ? 'number' : 'integer'}`)
+        }
+      }
+      return true
+    })
     .strict()
     .help()
     .parseSync()
@@ -55,8 +64,10 @@ function selectScenarios(args: Args): Scenario[] {
 }
 
 function countFor(args: Args, scenario: Scenario, payloadBytes: number): number {
-  const base = scenario.kind === 'latency' ? (args.requests ?? scenario.count) : (args.count ?? scenario.counts[payloadBytes])
-  return args.quick ? Math.max(100, Math.round(base / 10)) : base
+  const given = scenario.kind === 'latency' ? args.requests : args.count
+  if (given !== undefined) return given
+  const base = scenario.kind === 'latency' ? scenario.count : scenario.counts[payloadBytes]
+  return args.quick ? Math.round(base / 10) : base
 }
 
 interface Machine {

@@ -62,7 +62,7 @@ export const SCENARIOS: Scenario[] = [
     kind: 'throughput', name: 'fanout4', nodes: 1, publisherNode: 0,
     subscribers: [plain(0), plain(0), plain(0), plain(0)],
     description: 'one publisher, four subscribers on the subject: four MSGs per PUB; total received',
-    counts: { 16: 3_000_000, 1024: 500_000 },
+    counts: { 16: 3_000_000, 1024: 300_000 },
   },
   {
     kind: 'throughput', name: 'queue4', nodes: 1, publisherNode: 0,
@@ -88,7 +88,7 @@ export const SCENARIOS: Scenario[] = [
   {
     kind: 'latency', name: 'cluster-reqrep', nodes: 3, requesterNode: 0, responderNode: 2, payloadBytes: 16,
     description: 'request/reply round trip, requester on A, responder on C (two route crossings)',
-    count: 10_000,
+    count: 12_000,
   },
 ]
 

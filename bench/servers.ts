@@ -11,18 +11,32 @@ const STDERR_TAIL_BYTES = 8_000
 
 /** Every child process of the run; killAll is synchronous so it works in 'exit'. */
 export class ProcessRegistry {
-  private readonly children = new Set<ChildProcess>()
+  /** Child → whether it leads its own process group (servers do). */
+  private readonly children = new Map<ChildProcess, boolean>()
 
-  add(child: ChildProcess): void {
-    this.children.add(child)
+  add(child: ChildProcess, isGroupLeader = false): void {
+    this.children.set(child, isGroupLeader)
     child.once('exit', () => this.children.delete(child))
   }
 
   killAll(): void {
-    for (const child of this.children) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    }
+    for (const [child, isGroupLeader] of this.children) killChild(child, isGroupLeader)
     this.children.clear()
+  }
+}
+
+/**
+ * Servers are spawned as process group leaders (detached), so a command that
+ * is a wrapper (a shell script, npx) goes down with everything it started:
+ * the kill goes to the group, whose id is the pid of the child we spawned.
+ */
+function killChild(child: ChildProcess, isGroupLeader: boolean): void {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return
+  try {
+    if (isGroupLeader) process.kill(-child.pid, 'SIGKILL')
+    else child.kill('SIGKILL')
+  } catch {
+    // Gone between the check and the kill: nothing left to stop.
   }
 }
 
@@ -92,18 +106,25 @@ export async function startTarget(spec: TargetSpec, nodeCount: number, registry:
 }
 
 function spawnNode(spec: TargetSpec, args: string[], port: number, clusterPort: number, registry: ProcessRegistry): RunningNode {
-  const child = spawn(spec.command[0], args, { stdio: ['ignore', 'ignore', 'pipe'] })
-  registry.add(child)
+  const child = spawn(spec.command[0], args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true })
+  registry.add(child, true)
   let tail = ''
   child.stderr?.on('data', (d: Buffer) => { tail = (tail + d.toString()).slice(-STDERR_TAIL_BYTES) })
   child.on('error', (err) => { tail += `\nspawn failed: ${err.message}` })
   return { port, clusterPort, process: child, stderrTail: () => tail }
 }
 
-export function stopTarget(target: Target): void {
+/** Fails fast, with the server's last words, when a node of the target has died. */
+export function assertAlive(target: Target): void {
   for (const node of target.nodes) {
-    if (node.process.exitCode === null && node.process.signalCode === null) node.process.kill('SIGKILL')
+    if (node.process.exitCode !== null || node.process.signalCode !== null) {
+      throw new Error(`${target.name} node on port ${node.port} exited (${node.process.signalCode ?? node.process.exitCode}): ${node.stderrTail().slice(-2000)}`)
+    }
   }
+}
+
+export function stopTarget(target: Target): void {
+  for (const node of target.nodes) killChild(node.process, true)
 }
 
 /** Connects until a server accepts and sends its INFO line (as nats-server does on connect). */
