@@ -209,11 +209,11 @@ export class Connection implements OpHandler, Subscriber {
     }
   }
 
-  afterDeliver(sub: Subscription, bytes: number): void {
+  afterDeliver(sub: Subscription, payloadBytes: number): void {
     const stats = this.stats
     stats.outMsgs++
-    stats.outBytes += bytes
-    if (sub.max > 0 && ++sub.delivered >= sub.max) this.removeSub(sub)
+    stats.outBytes += payloadBytes
+    if (++sub.delivered === sub.max) this.removeSub(sub)
     if (this.outbound.pendingBytes + this.socket.writableLength > this.host.options.maxPending) {
       this.logger.info(`${this.describe()} - Slow Consumer Detected: MaxPending of ${this.host.options.maxPending} Exceeded`)
       this.host.slowConsumer(this)

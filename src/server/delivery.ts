@@ -217,7 +217,7 @@ export class DeliveryCore {
       out.appendAll(NO_RESPONDERS_HDR)
       out.appendAll(CRLF)
       this.queueFlush(client)
-      client.afterDeliver(sub, head.length + NO_RESPONDERS_HDR.length + 2)
+      client.afterDeliver(sub, NO_RESPONDERS_HDR.length)
       return
     }
   }
@@ -376,7 +376,7 @@ export class DeliveryCore {
     stats.outMsgs++
     stats.outBytes += bodyEnd - bodyStart
     this.queueFlush(client)
-    client.afterDeliver(sub, n + bodyEnd - bodyStart + 2)
+    client.afterDeliver(sub, bodyEnd - bodyStart)
   }
 }
 

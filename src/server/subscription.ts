@@ -15,8 +15,8 @@ export interface Subscriber extends Flushable {
   /** true when the client sent `headers: true`; others get MSG without the headers. */
   readonly hasHeaders: boolean
   readonly outbound: Outbound
-  /** Called after a message was appended for sub: counts, max-msgs auto-unsubscribe, slow-consumer check. */
-  afterDeliver(sub: Subscription, bytes: number): void
+  /** Called after a message was appended for sub: counts (payload bytes, as nats-server), max-msgs auto-unsubscribe, slow-consumer check. */
+  afterDeliver(sub: Subscription, payloadBytes: number): void
 }
 
 export class Subscription {
@@ -27,6 +27,7 @@ export class Subscription {
   readonly client: Subscriber
   /** Auto-unsubscribe after this many messages; 0 means no limit (UNSUB sid max). */
   max = 0
+  /** Messages delivered so far (/connz subscriptions_list_detail msgs). */
   delivered = 0
   isClosed = false
 
