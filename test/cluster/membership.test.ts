@@ -13,7 +13,9 @@ import {
 
 const zk = await startZooKeeper({ tickTimeMs: 500 })
 t.teardown(() => zk.stop())
-const [A, B, C] = await startZkCluster(t, zk.connectString, 3)
+// Routes PING every second, so a hung peer is dropped after 2–3 s.
+const NODE_ARGS = ['--route_ping_interval', '1s']
+const [A, B, C] = await startZkCluster(t, zk.connectString, 3, NODE_ARGS)
 await waitForMesh([A, B, C])
 const members = await watchMembers(t, zk.connectString)
 await until('the watch-only discovery sees A, B and C', () => sameIds(members.members(), [A, B, C]))
@@ -53,7 +55,7 @@ t.test('a fourth node joins while A streams to B: B loses nothing, a client on t
   publisher.start(t, 5)
   const spawnedAt = Date.now()
   // Registered on the file's tap object: D outlives this subtest.
-  D = await startMeshNode(suite, { label: 'D', zk: zk.connectString })
+  D = await startMeshNode(suite, { label: 'D', zk: zk.connectString, extraArgs: NODE_ARGS })
   const upMs = Date.now() - spawnedAt
   const dConn = await connectTo(t, D)
   const rxD = new NumberReceiver(dConn, subject)
@@ -112,7 +114,7 @@ t.test('a SIGKILLed node leaves the others exchanging without loss; restarted wi
 
   // The same client and route ports, a new process: a new server id. Peers may
   // still be redialing the old id's URL, which now answers with the new id.
-  const C2 = await startMeshNode(t, { label: 'C2', zk: zk.connectString, port: C.port, routePort: C.routePort })
+  const C2 = await startMeshNode(t, { label: 'C2', zk: zk.connectString, port: C.port, routePort: C.routePort, extraArgs: NODE_ARGS })
   t.not(C2.serverId, oldId, 'the restarted node has a new server id')
   const meshMs = await waitForMesh([A, B, C2, joined])
   const rejoinMs = Date.now() - killedAt
@@ -135,4 +137,35 @@ t.test('a SIGKILLed node leaves the others exchanging without loss; restarted wi
   const repBA = rxBA.report(lastBA)
   t.match(repAB, { published: lastAB, received: lastAB, ...clean }, `A→B: all ${lastAB} across the kill and the rejoin, once each, in order`)
   t.match(repBA, { published: lastBA, received: lastBA, ...clean }, `B→A: all ${lastBA} across the kill and the rejoin, once each, in order`)
+})
+
+t.test('a node paused (SIGSTOP) past the route PING timeout is dropped by its peers and rejoins when resumed, and the others lose nothing', async (t) => {
+  t.ok(D !== null, 'D joined in the first test')
+  if (D === null) return
+  const paused = D
+  // C2 of the previous test is gone with it: A, B and D are left.
+  await waitForMesh([A, B, paused])
+  const subject = uniqueSubject('pause')
+  const connA = await connectTo(t, A)
+  const connB = await connectTo(t, B)
+  const rx = new NumberReceiver(connB, subject)
+  await interestBarrier(connA, connB)
+  const publisher = new NumberedPublisher(connA, subject)
+  publisher.start(t, 5)
+  const pausedAt = Date.now()
+  paused.process.kill('SIGSTOP')
+  t.teardown(() => { paused.process.kill('SIGCONT') })
+  await until('A and B drop their stale routes to D', () => A.liveRoutes() === 1 && B.liveRoutes() === 1, 15_000)
+  const droppedMs = Date.now() - pausedAt
+  await until('D\'s session expires', () => !memberIds(members.members()).includes(paused.serverId), 15_000)
+  paused.process.kill('SIGCONT')
+  const resumedAt = Date.now()
+  const meshMs = await waitForMesh([A, B, paused], 20_000)
+  t.comment(`pause: A and B dropped D ${droppedMs} ms after SIGSTOP (route PING every 1 s, 2 unanswered); ` +
+    `D resumed after ${resumedAt - pausedAt} ms and meshed again ${Date.now() - resumedAt} ms later (waitForMesh ${meshMs} ms)`)
+  await until('D is registered again', () => sameIds(members.members(), [A, B, paused]), 15_000)
+  const last = await publisher.stop()
+  await until('B has the last number', () => rx.last === last, 10_000)
+  t.same(rx.report(last), { published: last, received: last, lost: 0, duplicates: 0, outOfOrder: 0, longestGap: 0 },
+    `A→B: all ${last} messages while D hung and came back, once each, in order`)
 })
