@@ -76,8 +76,9 @@ export class ClusterMonitorHooks implements MonitorHooks {
     const routes = [...this.mesh.routes.values()]
     const label = (r: (typeof routes)[number]): Record<string, string> => ({ route: r.peer?.serverName ?? r.remoteId })
     const d = this.discovery()
+    // natsmesh_routes is a core family (monitor.ts counts our routez rows); a copy here
+    // would be dropped, with a warning in the log, on every scrape.
     const families: MetricFamily[] = [
-      { name: 'natsmesh_routes', help: 'Registered routes to peer nodes.', type: 'gauge', samples: [{ value: routes.length }] },
       { name: 'natsmesh_route_pending_bytes', help: 'Bytes queued for a route and not yet written.', type: 'gauge',
         samples: routes.map((r) => ({ labels: label(r), value: r.outbound.pendingBytes + r.socket.writableLength })) },
       { name: 'natsmesh_route_in_msgs_total', help: 'Messages received from a peer.', type: 'counter',
