@@ -166,8 +166,6 @@ export class Connection implements OpHandler, Subscriber {
 
   private readonly onPingTimer = (): void => {
     if (this.isClosed) return
-    // nats-server skips the PING when the client was heard from within the interval.
-    if (Date.now() - this.lastActivity < this.host.options.pingIntervalMs && this.pingsOut === 0) return
     if (this.pingsOut + 1 > this.host.options.maxPingsOut) {
       this.logger.debug(`${this.describe()} - Stale Client Connection - Closing`)
       this.sendErr(ERR_STALE_CONNECTION)

@@ -1,0 +1,101 @@
+// Limits and their errors, as nats-server enforces them: one bad or slow
+// client is cut off and everyone else carries on.
+import net from 'node:net'
+import { connect } from 'nats'
+import t from 'tap'
+import { startNode } from '../helpers/natsmesh.js'
+import { RawClient } from '../helpers/raw-client.js'
+
+const QUIET = 'CONNECT {"verbose":false,"pedantic":false}\r\n'
+
+t.test('a connection past max_connections gets INFO, the error, and is closed', async (t) => {
+  const node = await startNode({ maxConnections: 2 })
+  t.teardown(() => node.shutdown())
+  const a = await RawClient.connect(node.port)
+  const b = await RawClient.connect(node.port)
+  t.teardown(() => { a.close(); b.close() })
+  await a.waitFor((s) => s.includes('\r\n'))
+  await b.waitFor((s) => s.includes('\r\n'))
+  const c = await RawClient.connect(node.port)
+  t.teardown(() => c.close())
+  const text = await c.waitFor(() => false, 2000)
+  t.match(text, /^INFO \{.*\} \r\n-ERR 'maximum connections exceeded'\r\n$/)
+  t.ok(c.closed(), 'closed')
+  a.send(QUIET + 'PING\r\n')
+  t.match(await a.waitFor((s) => s.includes('PONG')), /PONG/, 'the others keep working')
+})
+
+t.test('a client that never answers PING is closed as stale', async (t) => {
+  const node = await startNode({ pingIntervalMs: 100, maxPingsOut: 2 })
+  t.teardown(() => node.shutdown())
+  const c = await RawClient.connect(node.port)
+  t.teardown(() => c.close())
+  c.send(QUIET)
+  const text = await c.waitFor((s) => s.includes('Stale'), 5000)
+  t.equal(c.text(), "INFO\r\nPING\r\nPING\r\n-ERR 'Stale Connection'\r\n")
+  t.match(text, /Stale Connection/)
+  await c.waitFor(() => false, 500)
+  t.ok(c.closed(), 'closed')
+})
+
+t.test('a client that answers PING stays connected', async (t) => {
+  const node = await startNode({ pingIntervalMs: 100, maxPingsOut: 2 })
+  t.teardown(() => node.shutdown())
+  const nc = await connect({ servers: `127.0.0.1:${node.port}`, reconnect: false })
+  t.teardown(() => nc.close())
+  await new Promise((resolve) => setTimeout(resolve, 600))
+  t.notOk(nc.isClosed(), 'still open after several ping intervals')
+  await nc.flush()
+})
+
+t.test('a subscriber that stops reading is cut off as a slow consumer; the others keep up', async (t) => {
+  const node = await startNode({ maxPending: 256 * 1024, maxPayload: 64 * 1024 })
+  t.teardown(() => node.shutdown())
+  // The slow one: a raw socket that subscribes and then never reads.
+  const slow = net.connect(node.port, '127.0.0.1')
+  t.teardown(() => slow.destroy())
+  await new Promise((resolve) => slow.once('connect', resolve))
+  slow.write(QUIET + 'SUB flood 1\r\nPING\r\n')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  slow.pause()
+  const good = await connect({ servers: `127.0.0.1:${node.port}`, reconnect: false })
+  const pub = await connect({ servers: `127.0.0.1:${node.port}`, reconnect: false })
+  t.teardown(async () => { await good.close(); await pub.close() })
+  let received = 0
+  good.subscribe('flood', { callback: () => { received++ } })
+  await good.flush()
+  const payload = new Uint8Array(1024)
+  const total = 20_000
+  for (let i = 0; i < total; i++) {
+    pub.publish('flood', payload)
+    if (i % 1000 === 0) await pub.flush()
+  }
+  await pub.flush()
+  await good.flush()
+  t.equal(received, total, 'the reading subscriber got everything')
+  t.equal(node.stats.slowConsumers, 1, 'one slow consumer counted')
+  t.equal(node.connections.size, 2, 'the slow one is gone, the others stay')
+})
+
+t.test('a payload over max_payload is refused and closes the connection', async (t) => {
+  const node = await startNode({ maxPayload: 100 })
+  t.teardown(() => node.shutdown())
+  const c = await RawClient.connect(node.port)
+  t.teardown(() => c.close())
+  t.match(await c.waitFor((s) => s.includes('\r\n')), /"max_payload":100/, 'INFO announces the limit')
+  c.send(QUIET + 'PUB a 101\r\n')
+  await c.waitFor(() => false, 1000)
+  t.equal(c.text(), "INFO\r\n-ERR 'Maximum Payload Violation'\r\n")
+  t.ok(c.closed())
+})
+
+t.test('a control line over max_control_line is refused', async (t) => {
+  const node = await startNode({ maxControlLine: 64 })
+  t.teardown(() => node.shutdown())
+  const c = await RawClient.connect(node.port)
+  t.teardown(() => c.close())
+  c.send(QUIET + `SUB ${'a'.repeat(70)} 1\r\n`)
+  await c.waitFor(() => false, 1000)
+  t.equal(c.text(), "INFO\r\n-ERR 'maximum control line exceeded'\r\n")
+  t.ok(c.closed())
+})
