@@ -1,0 +1,192 @@
+// What happens to a connection after connect(): the pool follows ZooKeeper,
+// publishes between nodes wait in the PublishGate, and a node that leaves
+// (drained: it deregisters, then says `ldm` in INFO) is left at once, in a
+// planned move:
+//
+//   1. hold      new publishes wait in the gate (none goes into the old socket)
+//   2. settle    requests already sent get their answers (≤ moveGraceMs)
+//   3. unsub     raw UNSUB for every subscription: the old node stops sending
+//   4. flush     PING/PONG: the old node has processed everything we sent, and
+//                everything it sent us before the PONG has been dispatched
+//   5. leave     the node leaves the pool; nc.reconnect() dials the next one;
+//                nats.js subscribes everything again there
+//   6. release   on the 'reconnect' status: the held publishes go out, in order
+//
+// A node that dies (SIGKILL) needs nothing from us: nats.js sees the socket
+// close, dials the next node of the rotation at once (pool.ts keeps the dead
+// node last), subscribes again, and the gate releases what was published
+// in between.
+import { Events, type NatsConnection } from 'nats'
+import type { MemberInfo } from '../cluster/discovery.js'
+import { errorText } from './errors.js'
+import type { ClientEvent, ClientEventListener } from './events.js'
+import type { Membership } from './membership.js'
+import type { NatsInternals } from './nats-internals.js'
+import { normalizeAll, normalizeUrl } from './pool.js'
+import type { PublishGate } from './publish-buffer.js'
+
+const SETTLE_POLL_MS = 5
+
+type MoveReason = Extract<ClientEvent, { type: 'moving' }>['reason']
+
+export class FailoverController {
+  private readonly nc: NatsConnection
+  private readonly internals: NatsInternals
+  private readonly gate: PublishGate
+  private readonly membership: Membership | null
+  private readonly emit: ClientEventListener
+  private readonly moveGraceMs: number
+  private isMoving = false
+  private isPlanned = false
+  private disconnectedAt = 0
+  private lastServer = ''
+
+  constructor(nc: NatsConnection, internals: NatsInternals, gate: PublishGate, membership: Membership | null,
+    emit: ClientEventListener, moveGraceMs: number) {
+    this.nc = nc
+    this.internals = internals
+    this.gate = gate
+    this.membership = membership
+    this.emit = emit
+    this.moveGraceMs = moveGraceMs
+    this.lastServer = internals.currentHostPort()
+  }
+
+  /** Starts following; everything stops when the connection closes. */
+  start(): void {
+    this.internals.interceptPublish(this.gate.publish)
+    if (this.membership !== null) {
+      this.membership.follow((members) => this.onMembers(members))
+      this.onMembers(this.membership.members())
+    }
+    void this.watchStatus()
+    void this.nc.closed().then(() => this.onClosed())
+  }
+
+  private async watchStatus(): Promise<void> {
+    try {
+      for await (const status of this.nc.status()) {
+        if (status.type === Events.Disconnect) this.onDisconnect(String(status.data))
+        else if (status.type === Events.Reconnect) this.onReconnect(String(status.data))
+        else if (status.type === Events.LDM) void this.moveOff('lame-duck')
+      }
+    } catch (err) {
+      // The iterator only ends by close(); an error here is nats.js's, and the connection is done.
+      this.emit({ type: 'disconnected', level: 'warn', from: this.lastServer, message: `status stream ended: ${errorText(err)}` })
+    }
+  }
+
+  private onDisconnect(from: string): void {
+    this.disconnectedAt = Date.now()
+    this.lastServer = from
+    const level = this.isPlanned ? 'info' : 'warn'
+    this.emit({ type: 'disconnected', level, from, message: `disconnected from ${from}${this.isPlanned ? ' (planned move)' : ''}` })
+  }
+
+  private onReconnect(to: string): void {
+    const released = this.gate.release()
+    const gapMs = this.disconnectedAt === 0 ? 0 : Date.now() - this.disconnectedAt
+    const planned = this.isPlanned
+    const from = this.lastServer
+    this.isPlanned = false
+    this.isMoving = false
+    this.lastServer = to
+    const failed = released.failed > 0 ? `, ${released.failed} refused by the new node and dropped` : ''
+    this.emit({
+      type: 'reconnected', level: 'info', from, to, planned, gapMs, flushed: released.sent,
+      message: `${planned ? 'moved' : 'failed over'} from ${from} to ${to} after ${gapMs} ms; ` +
+        `sent ${released.sent} buffered publishes${failed}`,
+    })
+    // The pool may have changed while we were away; and we may have landed on a node that is leaving.
+    if (this.membership !== null) this.onMembers(this.membership.members())
+  }
+
+  private onMembers(members: readonly MemberInfo[]): void {
+    if (this.nc.isClosed()) return
+    const urls = members.map((m) => m.clientUrl)
+    const change = this.internals.followMembers(normalizeAll(urls))
+    if (members.length === 0) {
+      // Only from a live ZooKeeper: an unreachable one keeps its last list.
+      if (this.membership?.isLive() === true) {
+        this.emit({ type: 'members', level: 'warn', urls, added: [], removed: [],
+          message: 'ZooKeeper lists no member: keeping the last known nodes' })
+      }
+      return
+    }
+    if (change.added.length > 0 || change.removed.length > 0) {
+      this.emit({ type: 'members', level: 'info', urls, added: change.added, removed: change.removed,
+        message: `nodes: ${normalizeAll(urls).join(', ')} (added ${change.added.join(', ') || 'none'}, removed ${change.removed.join(', ') || 'none'})` })
+    }
+    if (!this.isMember(members)) void this.moveOff('left-membership')
+  }
+
+  /** Whether the node we are connected to is still listed (by server id, or by address for a restarted node). */
+  private isMember(members: readonly MemberInfo[]): boolean {
+    const id = this.internals.serverId()
+    if (id === null) return true // not connected: nothing to leave
+    const here = this.internals.currentHostPort()
+    return members.some((m) => m.id === id || normalizeUrl(m.clientUrl) === here)
+  }
+
+  private async moveOff(reason: MoveReason): Promise<void> {
+    if (this.isMoving || this.nc.isClosed() || this.nc.isDraining() || !this.internals.isConnected()) return
+    const from = this.internals.currentHostPort()
+    if (this.internals.poolHostPorts().every((hostPort) => hostPort === from)) {
+      this.emit({ type: 'moving', level: 'warn', from, reason, message: `${from} is leaving (${reason}) but no other node is known: staying` })
+      return
+    }
+    this.isMoving = true
+    this.emit({ type: 'moving', level: 'info', from, reason, message: `${from} is leaving (${reason}): moving to another node` })
+    this.gate.hold()
+    try {
+      await this.settleRequests()
+      // Closed on us meanwhile: nats.js is already reconnecting, and its 'reconnect' releases the gate.
+      if (!this.internals.isConnected()) return
+      if (!this.internals.leavePool(from)) {
+        this.isMoving = false
+        this.gate.release()
+        return
+      }
+      this.internals.unsubscribeAllAtServer()
+      await withTimeout(this.nc.flush(), Math.max(this.moveGraceMs, 1_000))
+      if (!this.internals.isConnected()) return
+      this.isPlanned = true
+      await this.nc.reconnect()
+    } catch (err) {
+      // A flush that failed means the node went away: nats.js reconnects by itself, and the gate releases then.
+      this.emit({ type: 'moving', level: 'warn', from, reason, message: `moving off ${from}: ${errorText(err)}` })
+    }
+  }
+
+  /** Waits (≤ moveGraceMs) for the requests in flight when the move began; new ones are held in the gate. */
+  private async settleRequests(): Promise<void> {
+    const tokens = this.internals.inFlightRequests()
+    const deadline = Date.now() + this.moveGraceMs
+    for (let i = 0; i < 1_000_000; i++) {
+      if (!tokens.some((t) => this.internals.isInFlight(t))) return
+      if (Date.now() >= deadline || !this.internals.isConnected()) return
+      await sleep(SETTLE_POLL_MS)
+    }
+  }
+
+  private onClosed(): void {
+    const dropped = this.gate.dropAll()
+    if (dropped.count > 0) {
+      this.emit({ type: 'buffer-dropped', level: 'warn', count: dropped.count, bytes: dropped.bytes,
+        message: `connection closed with ${dropped.count} buffered publishes (${dropped.bytes} bytes): dropped` })
+    }
+    if (this.membership !== null) void this.membership.close()
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** Resolves when `promise` does or after ms, whichever is first; rejects if `promise` rejects first. */
+function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms)
+    promise.then(() => { clearTimeout(timer); resolve() }, (err: unknown) => { clearTimeout(timer); reject(err) })
+  })
+}
