@@ -55,17 +55,22 @@ export class ClusterMonitorHooks implements MonitorHooks {
         out_bytes: route.stats.outBytes,
         subscriptions: route.interest.count,
       }
-      if (includeSubs) {
+      // As nats-server 2.9's routez: the list holds subjects only (no queue names); a detail's
+      // sid is the route sid "$G subject [queue]".
+      if (includeSubs && isDetail) {
+        const details: NonNullable<RouteInfo['subscriptions_list_detail']> = []
+        route.interest.forEach((sub) => details.push({
+          subject: sub.subject,
+          ...(sub.queue === null ? {} : { qgroup: sub.queue }),
+          sid: sub.queue === null ? `$G ${sub.subject}` : `$G ${sub.subject} ${sub.queue}`,
+          msgs: 0,
+          cid: route.rid,
+        }))
+        info.subscriptions_list_detail = details
+      } else if (includeSubs) {
         const subjects: string[] = []
-        route.interest.forEach((sub) => subjects.push(sub.queue === null ? sub.subject : `${sub.subject} ${sub.queue}`))
-        if (isDetail) {
-          info.subscriptions_list_detail = []
-          route.interest.forEach((sub) => info.subscriptions_list_detail?.push({
-            subject: sub.subject, ...(sub.queue === null ? {} : { qgroup: sub.queue }), sid: '', msgs: 0, cid: route.rid,
-          }))
-        } else {
-          info.subscriptions_list = subjects
-        }
+        route.interest.forEach((sub) => subjects.push(sub.subject))
+        info.subscriptions_list = subjects
       }
       out.push(info)
     }
