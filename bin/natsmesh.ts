@@ -3,7 +3,10 @@
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import { NatsmeshError } from '../src/server/errors.js'
+import { clusterCommand } from './commands/cluster.js'
+import { nodeCommand } from './commands/node.js'
 import { addNodeFlags, configAsFlags, nodeConfigFrom, runNode } from './commands/server.js'
+import { upCommand } from './commands/up.js'
 
 function fail(err: unknown): never {
   const message = err instanceof NatsmeshError ? err.message : err instanceof Error ? err.stack ?? err.message : String(err)
@@ -32,7 +35,10 @@ await yargs(hideBin(process.argv))
       fail(err)
     }
   })
-  .demandCommand(1, 'Name a command: server')
+  .command(upCommand)
+  .command(clusterCommand)
+  .command(nodeCommand)
+  .demandCommand(1, 'Name a command: server, up, cluster, node')
   .strict()
   .fail((msg, err) => fail(err ?? new NatsmeshError('NATSMESH_ERR_USAGE', `${msg}\nRun natsmesh --help for usage.`)))
   .help()
