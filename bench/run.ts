@@ -13,6 +13,7 @@ import { formatReport, writeJson, type LatencyRow, type Row, type ThroughputRow 
 import { PAYLOAD_SIZES, SCENARIOS, type Scenario } from './scenarios.js'
 import { ProcessRegistry, startTarget, stopTarget, type Target, type TargetSpec } from './servers.js'
 import { runSelfCheck } from './selfcheck.js'
+import { formatFailoverReport, runFailoverBench } from './failover.js'
 
 const NATSMESH_CLI = fileURLToPath(new URL('../bin/natsmesh.js', import.meta.url))
 
@@ -30,6 +31,7 @@ function parseArgs() {
     .option('json', { type: 'string', describe: 'also write the results to this file' })
     .option('natsmesh-cmd', { type: 'string', default: process.env.NATSMESH_CMD, describe: 'command for natsmesh (env NATSMESH_CMD); -a/-p and cluster flags are appended' })
     .option('nats-server-cmd', { type: 'string', default: process.env.NATS_SERVER_CMD ?? 'nats-server', describe: 'command for the reference (env NATS_SERVER_CMD)' })
+    .option('failover', { type: 'boolean', default: false, describe: 'also run the failover benchmark (bench/failover.ts); --only failover runs it alone' })
     .option('selfcheck', { type: 'boolean', default: false, describe: 'measure the load generator itself (null sink, scanner) and exit' })
     .check((a) => {
       for (const name of ['count', 'requests', 'repeat', 'max-seconds'] as const) {
@@ -56,7 +58,9 @@ function natsmeshSpec(args: Args): TargetSpec {
 }
 
 function selectScenarios(args: Args): Scenario[] {
-  const only = (args.only ?? []).flatMap((s) => s.split(',')).filter(Boolean)
+  const named = (args.only ?? []).flatMap((s) => s.split(',')).filter(Boolean)
+  const only = named.filter((name) => name !== 'failover')
+  if (named.length > 0 && only.length === 0) return []
   const unknown = only.filter((name) => !SCENARIOS.some((s) => s.name === name))
   if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`)
   if (only.length > 0) return SCENARIOS.filter((s) => only.includes(s.name))
@@ -181,7 +185,12 @@ async function main(): Promise<number> {
     for (const t of started) stopTarget(t)
   }
   console.log(`natsmesh: ${meta.commands.natsmesh}\nnats-server: ${meta.commands.natsServer}\n`)
-  console.log(formatReport(rows))
+  if (rows.length > 0) console.log(formatReport(rows))
+  if (args.failover || (args.only ?? []).some((s) => s.split(',').includes('failover'))) {
+    const failover = await runFailoverBench({ natsServerCommand: specs[0].command, natsmeshCommand: specs[1].command })
+    console.log(formatFailoverReport(failover))
+    if (failover.natsmesh.errors.length + failover.natsServer.errors.length > 0) return 1
+  }
   if (args.json !== undefined) writeJson(args.json, meta, rows)
   return rows.some((r) => r.errors.length > 0) ? 1 : 0
 }

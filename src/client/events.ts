@@ -19,7 +19,11 @@ interface EventBase {
 export type NodeSource = 'zookeeper' | 'cache' | 'servers'
 
 export type ClientEvent =
-  /** A membership read from ZooKeeper (at connect and on every change); `urls` is what the pool now follows. */
+  /**
+   * A membership read from ZooKeeper (at connect and on every change): `urls`
+   * are the members' client URLs; `added`/`removed` what changed in the pool
+   * (host:port). An empty list (level warn) leaves the pool as it was.
+   */
   | EventBase & { type: 'members'; urls: string[]; added: string[]; removed: string[] }
   /** ZooKeeper did not answer at connect time: the nodes come from the cache file (said once per connect). */
   | EventBase & { type: 'cache-used'; file: string; urls: string[]; writtenAt: string; zookeeper: string }

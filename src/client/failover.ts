@@ -1,7 +1,8 @@
 // What happens to a connection after connect(): the pool follows ZooKeeper,
-// publishes between nodes wait in the PublishGate, and a node that leaves
-// (drained: it deregisters, then says `ldm` in INFO) is left at once, in a
-// planned move:
+// publishes between nodes wait in the PublishGate, and a node that leaves is
+// left in a planned move: at once when it says `ldm` in INFO (a drain, which
+// deregisters first), or when ZooKeeper has not listed it for
+// LEFT_MEMBERSHIP_CONFIRM_MS (its session expired: hung, or cut off):
 //
 //   1. hold      new publishes wait in the gate (none goes into the old socket)
 //   2. settle    requests already sent get their answers (≤ moveGraceMs)
@@ -26,6 +27,18 @@ import { normalizeAll, normalizeUrl } from './pool.js'
 import type { PublishGate } from './publish-buffer.js'
 
 const SETTLE_POLL_MS = 5
+/**
+ * A node missing from ZooKeeper is left only if it is still missing this
+ * much later. A drain says `ldm` right after it deregisters, and that moves
+ * us at once; a bare absence may be a node re-registering (its session was
+ * lost in a ZooKeeper outage, or someone deleted its znode), which takes a
+ * round trip or two. Without the wait, every ZooKeeper outage would shuffle
+ * clients between nodes. A hung node (SIGSTOP) is still left within its
+ * session timeout plus this.
+ */
+export const LEFT_MEMBERSHIP_CONFIRM_MS = 1_000
+/** A live node answers the move's PING in well under a millisecond nearby; a hung one never does. */
+const MOVE_FLUSH_TIMEOUT_MS = 500
 
 type MoveReason = Extract<ClientEvent, { type: 'moving' }>['reason']
 
@@ -40,6 +53,7 @@ export class FailoverController {
   private isPlanned = false
   private disconnectedAt = 0
   private lastServer = ''
+  private leftTimer: NodeJS.Timeout | null = null
 
   constructor(nc: NatsConnection, internals: NatsInternals, gate: PublishGate, membership: Membership | null,
     emit: ClientEventListener, moveGraceMs: number) {
@@ -56,8 +70,8 @@ export class FailoverController {
   start(): void {
     this.internals.interceptPublish(this.gate.publish)
     if (this.membership !== null) {
-      this.membership.follow((members) => this.onMembers(members))
-      this.onMembers(this.membership.members())
+      this.membership.follow((members) => this.onMembers(members, true))
+      this.onMembers(this.membership.members(), true)
     }
     void this.watchStatus()
     void this.nc.closed().then(() => this.onClosed())
@@ -98,26 +112,39 @@ export class FailoverController {
         `sent ${released.sent} buffered publishes${failed}`,
     })
     // The pool may have changed while we were away; and we may have landed on a node that is leaving.
-    if (this.membership !== null) this.onMembers(this.membership.members())
+    if (this.membership !== null) this.onMembers(this.membership.members(), false)
   }
 
-  private onMembers(members: readonly MemberInfo[]): void {
+  /** `isRead`: a membership read (said in a 'members' event), not our own re-check after a reconnect. */
+  private onMembers(members: readonly MemberInfo[], isRead: boolean): void {
     if (this.nc.isClosed()) return
     const urls = members.map((m) => m.clientUrl)
     const change = this.internals.followMembers(normalizeAll(urls))
     if (members.length === 0) {
-      // Only from a live ZooKeeper: an unreachable one keeps its last list.
-      if (this.membership?.isLive() === true) {
+      // Said only for a live ZooKeeper: before it ever answered (started from the cache), [] means "unknown".
+      if (isRead && this.membership?.isLive() === true) {
         this.emit({ type: 'members', level: 'warn', urls, added: [], removed: [],
           message: 'ZooKeeper lists no member: keeping the last known nodes' })
       }
       return
     }
-    if (change.added.length > 0 || change.removed.length > 0) {
+    if (isRead) {
       this.emit({ type: 'members', level: 'info', urls, added: change.added, removed: change.removed,
-        message: `nodes: ${normalizeAll(urls).join(', ')} (added ${change.added.join(', ') || 'none'}, removed ${change.removed.join(', ') || 'none'})` })
+        message: `nodes: ${normalizeAll(urls).join(', ')} (pool: added ${change.added.join(', ') || 'none'}, ` +
+          `removed ${change.removed.join(', ') || 'none'})` })
     }
-    if (!this.isMember(members)) void this.moveOff('left-membership')
+    if (!this.isMember(members)) this.confirmLeft()
+  }
+
+  /** Moves off the current node if ZooKeeper still does not list it LEFT_MEMBERSHIP_CONFIRM_MS from now. */
+  private confirmLeft(): void {
+    if (this.leftTimer !== null) return
+    this.leftTimer = setTimeout(() => {
+      this.leftTimer = null
+      const members = this.membership?.members() ?? []
+      if (this.membership?.isLive() === true && members.length > 0 && !this.isMember(members)) void this.moveOff('left-membership')
+    }, LEFT_MEMBERSHIP_CONFIRM_MS)
+    this.leftTimer.unref()
   }
 
   /** Whether the node we are connected to is still listed (by server id, or by address for a restarted node). */
@@ -148,7 +175,7 @@ export class FailoverController {
         return
       }
       this.internals.unsubscribeAllAtServer()
-      await withTimeout(this.nc.flush(), Math.max(this.moveGraceMs, 1_000))
+      await withTimeout(this.nc.flush(), MOVE_FLUSH_TIMEOUT_MS)
       if (!this.internals.isConnected()) return
       this.isPlanned = true
       await this.nc.reconnect()
@@ -170,6 +197,8 @@ export class FailoverController {
   }
 
   private onClosed(): void {
+    if (this.leftTimer !== null) clearTimeout(this.leftTimer)
+    this.leftTimer = null
     const dropped = this.gate.dropAll()
     if (dropped.count > 0) {
       this.emit({ type: 'buffer-dropped', level: 'warn', count: dropped.count, bytes: dropped.bytes,

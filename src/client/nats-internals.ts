@@ -44,7 +44,7 @@ interface ProtocolView {
 
 // Compile-time: the installed ProtocolHandler still has every part we use.
 type Satisfies<T extends ProtocolView> = T
-export type CheckedProtocolHandler = Satisfies<ProtocolHandler>
+type CheckedProtocolHandler = Satisfies<ProtocolHandler>
 
 function hasFunctions(value: unknown, names: string[]): value is object {
   return typeof value === 'object' && value !== null && names.every((n) => typeof Reflect.get(value, n) === 'function')

@@ -1,15 +1,17 @@
 // Planned moves: a node drained with SIGUSR2 (lame duck: it leaves ZooKeeper,
 // then sends INFO ldm, waits a grace period, then closes its clients) is left
-// by natsmesh/client before it closes them; so is a node whose znode an
-// operator deletes; and, without ZooKeeper, a node that says `ldm`.
+// by natsmesh/client before it closes them; so is a hung node once ZooKeeper
+// drops it; a znode that disappears and comes straight back moves nobody;
+// and, without ZooKeeper, a node that says `ldm` is left too.
 import zookeeper from 'node-zookeeper-client'
 import t, { type Test } from 'tap'
 import type { NatsConnection } from 'nats'
 import { startZooKeeper } from '../helpers/zookeeper.js'
 import {
-  connectTo, interestBarrier, sameIds, startMeshNode, uniqueSubject, until, waitForMesh, watchMembers, type MeshNode,
+  connectTo, interestBarrier, sameIds, sleep, startMeshNode, uniqueSubject, until, waitForMesh, watchMembers, type MeshNode,
 } from '../helpers/cluster.js'
 import { connectClient, nodeOf, type RecordedClient } from '../helpers/client-cluster.js'
+import { LEFT_MEMBERSHIP_CONFIRM_MS } from '../../src/client/failover.js'
 
 const zk = await startZooKeeper({ tickTimeMs: 500 })
 t.teardown(() => zk.stop())
@@ -110,22 +112,39 @@ t.test('a node drained with SIGUSR2 is left before it closes its clients: a stre
     `${stream.answered} requests answered, move gaps ${movers.map((c) => c.of('reconnected')[0]?.gapMs).join(', ')} ms`)
 })
 
-t.test('a node whose znode is deleted is left at once, while it still runs', async (t) => {
-  const nodes = await startNodes(t, 'deleted', 2)
-  const client = await connectClient(t, { zookeeper: zk.connectString, cluster: 'deleted', zkSessionTimeoutMs: 2_000 })
-  const left = nodeOf(nodes, client.nc)
+t.test('a hung node (SIGSTOP) is left once ZooKeeper drops it, long before nats.js PINGs would notice', async (t) => {
+  const nodes = await startNodes(t, 'hung', 2)
+  const client = await connectClient(t, { zookeeper: zk.connectString, cluster: 'hung', zkSessionTimeoutMs: 2_000 })
+  const hung = nodeOf(nodes, client.nc)
+  // Registered after startNodes' teardown, so it runs first: a stopped process only dies by SIGKILL.
+  t.teardown(() => hung.kill('SIGKILL'))
   const subject = uniqueSubject('svc')
   client.nc.subscribe(subject, { callback: (_err, msg) => msg.respond('here') })
   await client.nc.flush()
 
-  await deleteZnode(zk.connectString, `/natsmesh/clusters/deleted/nodes/${left.serverId}`)
-  await until('the client moved', () => client.of('reconnected').some((e) => e.planned), 10_000)
-  t.not(client.nc.getServer(), left.hostPort, 'the client left the node that is no longer a member')
-  t.equal(client.of('moving')[0]?.reason, 'left-membership', 'because it left the membership')
-  const other = nodes.find((n) => n !== left) ?? left
+  const stoppedAt = Date.now()
+  hung.process.kill('SIGSTOP')
+  await until('the client moved', () => client.of('reconnected').length > 0, 15_000)
+  t.not(client.nc.getServer(), hung.hostPort, 'the client left the hung node')
+  t.equal(client.of('moving')[0]?.reason, 'left-membership', 'because ZooKeeper no longer lists it')
+  const other = nodes.find((n) => n !== hung) ?? hung
   const probe = await connectTo(t, other)
   await interestBarrier(probe, client.nc)
   t.equal((await probe.request(subject, '', { timeout: 2_000 })).string(), 'here', 'its subscription answers from the new node')
+  t.comment(`left the hung node ${client.of('reconnected')[0].gapMs} ms after deciding to, ` +
+    `${Date.now() - stoppedAt} ms after SIGSTOP (node session timeout 2 s; nats.js alone: ping interval 2 min × 2)`)
+})
+
+t.test('a znode deleted and registered again at once does not move clients', async (t) => {
+  const nodes = await startNodes(t, 'blip', 2)
+  const client = await connectClient(t, { zookeeper: zk.connectString, cluster: 'blip', zkSessionTimeoutMs: 2_000 })
+  const here = nodeOf(nodes, client.nc)
+  const watch = await watchMembers(t, zk.connectString, 'blip')
+  await deleteZnode(zk.connectString, `/natsmesh/clusters/blip/nodes/${here.serverId}`)
+  await until('the node registered again', () => sameIds(watch.members(), nodes))
+  await sleep(LEFT_MEMBERSHIP_CONFIRM_MS + 500)
+  t.equal(client.nc.getServer(), here.hostPort, 'the client stayed on its node')
+  t.same(client.of('moving'), [], 'and never started a move')
 })
 
 t.test('without ZooKeeper, a client given servers moves off a node in lame duck', async (t) => {
