@@ -84,8 +84,11 @@ export function nodeConfigFrom(argv: Record<string, unknown>): NodeConfig {
   return { server, cluster }
 }
 
+/** The effective config under flag names, for --check; secrets are masked. */
 export function configAsFlags(config: NodeConfig): Record<string, unknown> {
-  return { ...optionsToFlags(config.server, SERVER_OPTION_SPECS), ...optionsToFlags(config.cluster, CLUSTER_OPTION_SPECS) }
+  const flags = { ...optionsToFlags(config.server, SERVER_OPTION_SPECS), ...optionsToFlags(config.cluster, CLUSTER_OPTION_SPECS) }
+  if (typeof flags.zk_auth === 'string' && flags.zk_auth !== '') flags.zk_auth = `${flags.zk_auth.split(':')[0]}:***`
+  return flags
 }
 
 export async function runNode(config: NodeConfig): Promise<ClusterNode> {
