@@ -17,6 +17,7 @@ import type { Logger } from '../server/logger.js'
 import type { OpHandler, PubArg } from '../server/op-handler.js'
 import { copyBytes, Outbound, type ChunkPool } from '../server/outbound.js'
 import { Parser, ROUTE_OPS } from '../server/parser.js'
+import { LastSubject } from '../server/subject-cache.js'
 import type { DeliveryCore } from '../server/delivery.js'
 import { PeerInterest } from './interest.js'
 
@@ -92,6 +93,7 @@ export class Route implements OpHandler, RouteTarget {
   private pingTimer: NodeJS.Timeout | null = null
   private readonly argViews: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)]
   private line = Buffer.allocUnsafe(1024)
+  private readonly lastSubject = new LastSubject()
 
   constructor(host: RouteHost, rid: number, socket: Socket, dialUrl: string | null, hello: Buffer) {
     this.host = host
@@ -315,7 +317,7 @@ export class Route implements OpHandler, RouteTarget {
     if (pa.accountEnd - pa.accountStart !== 2 || line[pa.accountStart] !== 0x24 || line[pa.accountStart + 1] !== 0x47) return
     this.stats.inMsgs++
     this.stats.inBytes += pa.size
-    this.core.deliverRouted(pa, payload, payloadStart, pa.subject())
+    this.core.deliverRouted(pa, payload, payloadStart, this.lastSubject.decode(line, pa.subjectStart, pa.subjectEnd))
   }
 
   processPing(): void {

@@ -10,6 +10,7 @@ import type { OpHandler, PubArg } from './op-handler.js'
 import type { ServerOptions } from './options.js'
 import { Outbound, type ChunkPool } from './outbound.js'
 import { CLIENT_OPS, Parser } from './parser.js'
+import { LastSubject } from './subject-cache.js'
 import { isValidLiteralSubject } from './subject.js'
 import { Subscription, type Subscriber } from './subscription.js'
 
@@ -102,10 +103,7 @@ export class Connection implements OpHandler, Subscriber {
   private pingTimer: NodeJS.Timeout | null = null
   private writeDeadlineTimer: NodeJS.Timeout | null = null
   private readonly argViews: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)]
-  /** The last publish subject, as bytes and as the string that keys the match cache. */
-  private lastSubjectBytes = Buffer.alloc(256)
-  private lastSubjectLength = -1
-  private lastSubject = ''
+  private readonly lastSubject = new LastSubject()
 
   constructor(host: ClientHost, cid: number, socket: Socket, info: Buffer) {
     this.host = host
@@ -291,7 +289,7 @@ export class Connection implements OpHandler, Subscriber {
     const stats = this.stats
     stats.inMsgs++
     stats.inBytes += pa.size
-    const subject = this.subjectString(pa.line, pa.subjectStart, pa.subjectEnd)
+    const subject = this.lastSubject.decode(pa.line, pa.subjectStart, pa.subjectEnd)
     if (this.logger.isTrace) this.logger.trace(`${this.describe()} - <<- [${pa.hdrSize >= 0 ? 'HPUB' : 'PUB'} ${subject} ${pa.hasReply ? pa.reply() + ' ' : ''}${pa.size}]`)
     // nats-server warns a pedantic client about a wildcard or empty token and
     // still delivers (client.go processPub); the -ERR comes before the +OK.
@@ -338,28 +336,6 @@ export class Connection implements OpHandler, Subscriber {
   }
 
   // ---- lifecycle -------------------------------------------------------------
-
-  /**
-   * Publishers mostly repeat a subject: a byte loop against the last one is
-   * cheaper than decoding again (Buffer.compare's native call cost more than
-   * the loop in a profile of small PUBs).
-   */
-  private subjectString(line: Buffer, start: number, end: number): string {
-    const len = end - start
-    const last = this.lastSubjectBytes
-    if (len === this.lastSubjectLength) {
-      let j = 0
-      while (j < len && line[start + j] === last[j]) j++
-      if (j === len) return this.lastSubject
-    }
-    const s = line.toString('latin1', start, end)
-    if (len <= last.length) {
-      line.copy(last, 0, start, end)
-      this.lastSubjectLength = len
-      this.lastSubject = s
-    }
-    return s
-  }
 
   removeSub(sub: Subscription): void {
     this.subs.delete(sub.sid.toString('latin1'))
