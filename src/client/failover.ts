@@ -13,10 +13,10 @@
 //                nats.js subscribes everything again there
 //   6. release   on the 'reconnect' status: the held publishes go out, in order
 //
-// A node that dies (SIGKILL) needs nothing from us: nats.js sees the socket
-// close, dials the next node of the rotation at once (pool.ts keeps the dead
-// node last), subscribes again, and the gate releases what was published
-// in between.
+// A node that dies (SIGKILL) needs nothing more from us: nats.js sees the
+// socket close, dials the next node of its rotation at once (we keep the node
+// in use last, see pool.ts), subscribes again, and the gate releases what was
+// published in between.
 import { Events, type NatsConnection } from 'nats'
 import type { MemberInfo } from '../cluster/discovery.js'
 import { errorText } from './errors.js'
