@@ -3,6 +3,7 @@
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import { NatsmeshError } from '../src/server/errors.js'
+import { chaosCommand } from './commands/chaos.js'
 import { clusterCommand } from './commands/cluster.js'
 import { nodeCommand } from './commands/node.js'
 import { addNodeFlags, configAsFlags, nodeConfigFrom, runNode } from './commands/server.js'
@@ -38,7 +39,8 @@ await yargs(hideBin(process.argv))
   .command(upCommand)
   .command(clusterCommand)
   .command(nodeCommand)
-  .demandCommand(1, 'Name a command: server, up, cluster, node')
+  .command(chaosCommand)
+  .demandCommand(1, 'Name a command: server, up, cluster, node, chaos')
   .strict()
   .fail((msg, err) => fail(err ?? new NatsmeshError('NATSMESH_ERR_USAGE', `${msg}\nRun natsmesh --help for usage.`)))
   .help()

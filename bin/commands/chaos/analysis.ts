@@ -1,0 +1,269 @@
+// From what the clients saw to a verdict: every lost message is explained by
+// a fault's window (DESIGN.md "Chaos tests") or it is a violation.
+//
+// A lost stream message (publisher P → subscription S, sent at time t) is
+// explained by fault F when t lies in F's window and P's or S's client was on
+// F's target when F began. A lost queue job is explained when the queue
+// publisher or any worker was; a failed request when the requester or any
+// responder was. ZooKeeper outages and added nodes touch no client, so any
+// loss during them is a violation: the data plane must not notice.
+import type { ChaosCluster } from './cluster.js'
+import type { FaultKind } from './options.js'
+import {
+  stats, type Check, type ClientReport, type FaultReport, type Gap, type PairLoss, type Summary, type Totals,
+} from './report.js'
+import type { AnomalyLog } from './tracking.js'
+import type { Traffic } from './traffic.js'
+import type { ChaosClient } from './workload.js'
+
+/** Gaps listed in the report; the rest are counted. */
+const MAX_GAPS = 300
+const PUBLISH_TICK_MS = 10
+
+export interface AnalysisInput {
+  traffic: Traffic
+  cluster: ChaosCluster
+  faults: FaultReport[]
+  requestedKinds: FaultKind[]
+  anomalies: AnomalyLog
+  unexpectedExits: number
+  convergeBoundMs: number
+  trafficEndMs: number
+  lag: { p99: number; max: number }
+}
+
+export interface Analysis {
+  totals: Totals
+  gaps: Gap[]
+  gapsLeftOut: number
+  clients: ClientReport[]
+  summary: Summary
+  checks: Check[]
+  faultKindsRun: FaultKind[]
+  faultKindsMissing: FaultKind[]
+}
+
+/** The fault whose window holds `time` and which touched one of `involved`'s clients, or null. */
+export function explainedBy(faults: readonly FaultReport[], time: number, involved: readonly string[]): FaultReport | null {
+  for (const f of faults) {
+    if (time >= f.windowStartMs && time <= f.windowEndMs && involved.some((c) => f.affected.includes(c))) return f
+  }
+  return null
+}
+
+function duringZooKeeperOutage(faults: readonly FaultReport[], time: number): boolean {
+  return faults.some((f) => f.kind === 'zk' && time >= f.startMs && time <= f.windowEndMs)
+}
+
+export function analyze(input: AnalysisInput): Analysis {
+  const { traffic, faults } = input
+  const byId = new Map(traffic.clients.map((c) => [c.id, c]))
+  const gaps: Gap[] = []
+  let gapsLeftOut = 0
+  let expected = 0
+  let delivered = 0
+  let lost = 0
+  let lostInWindows = 0
+  let lostOutside = 0
+  let lostDuringZk = 0
+  let lostOutsideDuringDrain = 0
+  const drainLoss = { natsmesh: 0, natsJs: 0 }
+  const pairLosses = new Map<number, Map<string, PairLoss>>()
+  let duplicated = 0
+  let outOfOrder = 0
+
+  for (const s of traffic.subscribers) {
+    for (const [publisherId, tracker] of s.trackers) {
+      const publisher = traffic.publishers.find((p) => p.id === publisherId)
+      if (publisher === undefined) continue
+      expected += publisher.seq
+      delivered += tracker.received
+      duplicated += tracker.duplicates
+      outOfOrder += tracker.outOfOrder
+      const involved = [publisher.client.id, s.client.id]
+      for (const run of tracker.seen.missingRuns(1, publisher.seq)) {
+        let current: Gap | null = null
+        for (let seq = run.first; seq <= run.last; seq++) {
+          const time = publisher.log.timeOf(seq)
+          const fault = explainedBy(faults, time, involved)
+          lost++
+          if (fault === null) {
+            lostOutside++
+            if (duringZooKeeperOutage(faults, time)) lostDuringZk++
+            if (faults.some((f) => f.kind === 'drain' && time >= f.windowStartMs && time <= f.windowEndMs)) lostOutsideDuringDrain++
+          } else {
+            lostInWindows++
+            fault.lostMessages++
+            const pair = `${publisher.id}→${s.client.id}${s.pattern === `chaos.s.${publisher.id}` ? '' : `(${s.pattern})`}`
+            let perFault = pairLosses.get(fault.index)
+            if (perFault === undefined) pairLosses.set(fault.index, perFault = new Map())
+            const pl = perFault.get(pair)
+            if (pl === undefined) perFault.set(pair, { pair, firstSeq: seq, lastSeq: seq, count: 1, fromMs: time, toMs: time, durationMs: PUBLISH_TICK_MS })
+            else {
+              pl.lastSeq = seq
+              pl.count++
+              pl.toMs = time
+              pl.durationMs = time - pl.fromMs + PUBLISH_TICK_MS
+            }
+            if (fault.kind === 'drain') {
+              const touched = involved.map((id) => byId.get(id)).filter((c): c is ChaosClient => c !== undefined && fault.affected.includes(c.id))
+              if (touched.every((c) => c.kind === 'natsmesh')) drainLoss.natsmesh++
+              else drainLoss.natsJs++
+            }
+          }
+          const faultIndex = fault === null ? null : fault.index
+          if (current !== null && current.fault === faultIndex) {
+            current.lastSeq = seq
+            current.count++
+            current.toMs = time
+          } else {
+            if (current !== null) gapsLeftOut += pushGap(gaps, current)
+            current = { publisher: publisher.id, subscriber: `${s.client.id} ${s.pattern}`, firstSeq: seq, lastSeq: seq, count: 1, fromMs: time, toMs: time, fault: faultIndex }
+          }
+        }
+        if (current !== null) gapsLeftOut += pushGap(gaps, current)
+      }
+    }
+  }
+  for (const f of faults) f.pairLosses = [...(pairLosses.get(f.index)?.values() ?? [])]
+
+  // Queue jobs: lost when no member got them.
+  const queue = traffic.queue
+  const qp = traffic.queuePublisher
+  const workers = traffic.clients.filter((c) => c.role === 'worker').map((c) => c.id)
+  let queueLost = 0
+  let queueLostOutside = 0
+  if (qp !== null) {
+    for (const run of queue.seen.missingRuns(1, qp.seq)) {
+      for (let seq = run.first; seq <= run.last; seq++) {
+        queueLost++
+        const fault = explainedBy(faults, qp.log.timeOf(seq), [qp.client.id, ...workers])
+        if (fault === null) queueLostOutside++
+        else fault.lostQueueJobs++
+      }
+    }
+  }
+
+  // Requests.
+  const responders = traffic.clients.filter((c) => c.role === 'responder').map((c) => c.id)
+  const requests = { sent: 0, answered: 0, timedOut: 0, noResponders: 0, errors: 0, wrong: 0, failedOutsideWindows: 0 }
+  for (const r of traffic.requesters) {
+    requests.sent += r.sent
+    requests.answered += r.answered
+    requests.wrong += r.wrong
+    for (const failure of r.failures) {
+      if (failure.kind === 'timeout') requests.timedOut++
+      else if (failure.kind === 'no-responders') requests.noResponders++
+      else requests.errors++
+      const fault = explainedBy(faults, failure.at, [r.client.id, ...responders])
+      if (fault === null) requests.failedOutsideWindows++
+      else fault.failedRequests++
+    }
+  }
+
+  // Disconnects of clients the fault did not touch, and disconnects while no fault was on.
+  const unexplainedDisconnects: string[] = []
+  for (const c of traffic.clients) {
+    for (const change of c.changes) {
+      if (change.type !== 'disconnect' || change.at > input.trafficEndMs) continue
+      const f = faults.find((x) => change.at >= x.windowStartMs && change.at <= x.windowEndMs)
+      if (f === undefined) unexplainedDisconnects.push(`${c.id} at ${(change.at / 1000).toFixed(1)}s`)
+      else if (!f.affected.includes(c.id) && !f.bystandersDisconnected.includes(c.id)) f.bystandersDisconnected.push(c.id)
+    }
+  }
+
+  const anomalies = input.anomalies
+  const misdelivered = anomalies.count('misdelivered') + anomalies.count('wrong-reply')
+  const totals: Totals = {
+    published: traffic.published(),
+    delivered,
+    expected,
+    lost,
+    lostInWindows,
+    lostOutsideWindows: lostOutside,
+    duplicated,
+    outOfOrder,
+    misdelivered,
+    queue: {
+      published: qp?.seq ?? 0, delivered: queue.delivered, lost: queueLost, lostOutsideWindows: queueLostOutside,
+      deliveredTwice: queue.twice, outOfOrder: queue.outOfOrder, perWorker: Object.fromEntries(queue.perWorker),
+    },
+    requests,
+    publishRefused: [...traffic.publishers, ...(qp === null ? [] : [qp])].reduce((n, p) => n + p.refused, 0),
+    publishSkipped: [...traffic.publishers, ...(qp === null ? [] : [qp])].reduce((n, p) => n + p.skipped, 0),
+  }
+
+  const clients: ClientReport[] = traffic.clients.map((c) => ({
+    id: c.id,
+    kind: c.kind,
+    role: c.role,
+    node: c.isConnected ? input.cluster.byHostPort(c.server())?.label ?? c.server() : '',
+    isConnectedAtEnd: c.isConnected,
+    delivered: c.delivered.counts.reduce((a, b) => a + b, 0),
+    changes: c.changes,
+    events: c.events,
+  }))
+
+  const failoverTimes = faults.flatMap((f) => f.failovers.map((x) => x.failoverMs).filter((v): v is number => v !== null))
+  const convergeTimes = faults.map((f) => f.convergence.interestMs).filter((v): v is number => v !== null)
+  const summary: Summary = {
+    failoverMs: stats(failoverTimes),
+    convergenceMs: stats(convergeTimes),
+    drainLoss,
+    runnerLagMs: input.lag,
+  }
+
+  const kindsRun = [...new Set(faults.map((f) => f.kind))]
+  const kindsMissing = input.requestedKinds.filter((k) => !kindsRun.includes(k))
+  const bystanders = faults.filter((f) => f.bystandersDisconnected.length > 0).map((f) => `#${f.index} ${f.kind}: ${f.bystandersDisconnected.join(',')}`)
+  const notConverged = faults.filter((f) => !f.convergence.isConverged)
+  const badMembership = faults.filter((f) => f.convergence.membershipMs === null)
+  const disconnectedAtEnd = clients.filter((c) => !c.isConnectedAtEnd).map((c) => c.id)
+  const starved = traffic.subscribers.flatMap((s) => [...s.trackers.values()]).filter((t) => t.received === 0)
+  const zkFaults = faults.filter((f) => f.kind === 'zk')
+  const drains = faults.filter((f) => f.kind === 'drain')
+  const bound = `${(input.convergeBoundMs / 1000).toFixed(0)}s`
+
+  const checks: Check[] = [
+    check('traffic-flowed', starved.length === 0 && totals.queue.delivered > 0 && requests.answered > 0,
+      starved.length === 0 ? `${delivered} stream deliveries, ${totals.queue.delivered} queue jobs, ${requests.answered} answered requests`
+        : `nothing delivered for ${starved.map((t) => `${t.publisher}→${t.subscriber}`).join(', ')}`),
+    check('no-duplicates', duplicated === 0, `${duplicated} stream messages delivered twice to one subscription`),
+    check('no-misdelivery', misdelivered === 0, `${anomalies.count('misdelivered')} to a non-matching subscription, ${anomalies.count('wrong-reply')} wrong replies`),
+    check('queue-group-once', queue.twice === 0, `${queue.twice} queue jobs delivered to two members`),
+    check('order-kept', outOfOrder === 0 && queue.outOfOrder === 0,
+      `${outOfOrder} stream messages and ${queue.outOfOrder} queue jobs arrived after a later one from the same publisher`),
+    check('no-node-exited-on-its-own', input.unexpectedExits === 0, `${input.unexpectedExits} unexpected node exits`),
+    check('clients-connected-at-end', disconnectedAtEnd.length === 0,
+      disconnectedAtEnd.length === 0 ? `all ${clients.length} clients connected` : `disconnected at the end: ${disconnectedAtEnd.join(', ')}`),
+    check('loss-only-in-fault-windows', lostOutside === 0 && queueLostOutside === 0 && requests.failedOutsideWindows === 0,
+      `${lostOutside} stream messages, ${queueLostOutside} queue jobs and ${requests.failedOutsideWindows} requests lost outside a window ` +
+      `of a fault touching their clients (${lostInWindows} stream messages lost inside windows)`),
+    check('bystanders-stay-connected', bystanders.length === 0 && unexplainedDisconnects.length === 0,
+      bystanders.length === 0 && unexplainedDisconnects.length === 0 ? 'only clients of the faulted node disconnected'
+        : [...bystanders, ...(unexplainedDisconnects.length > 0 ? [`outside any fault: ${unexplainedDisconnects.slice(0, 10).join(', ')}`] : [])].join('; ')),
+    check('converged-within-bound', notConverged.length === 0,
+      notConverged.length === 0 ? `routes and interest held again within ${bound} after each of ${faults.length} faults`
+        : notConverged.map((f) => `#${f.index} ${f.kind}: ${f.convergence.problem}`).join('; ')),
+    check('membership-correct', badMembership.length === 0,
+      badMembership.length === 0 ? `every live node listed exactly the live nodes within ${bound} after each fault`
+        : badMembership.map((f) => `#${f.index} ${f.kind}: ${f.convergence.problem}`).join('; ')),
+    check('zookeeper-outage-data-plane', lostDuringZk === 0,
+      zkFaults.length === 0 ? 'no ZooKeeper outage in this run' : `${lostDuringZk} messages lost during ${zkFaults.length} ZooKeeper outages`),
+    check('drain-spares-other-clients', lostOutsideDuringDrain === 0,
+      drains.length === 0 ? 'no drain in this run' : `${lostOutsideDuringDrain} messages lost between clients of other nodes during ${drains.length} drains`),
+    check('all-fault-kinds-ran', kindsMissing.length === 0,
+      kindsMissing.length === 0 ? `ran ${kindsRun.join(', ')}` : `not run (longer --duration needed): ${kindsMissing.join(', ')}`),
+  ]
+  return { totals, gaps, gapsLeftOut, clients, summary, checks, faultKindsRun: kindsRun, faultKindsMissing: kindsMissing }
+}
+
+function pushGap(gaps: Gap[], gap: Gap): number {
+  if (gaps.length >= MAX_GAPS) return 1
+  gaps.push(gap)
+  return 0
+}
+
+function check(name: string, isPassed: boolean, detail: string): Check {
+  return { name, isPassed, detail }
+}
