@@ -77,8 +77,14 @@ export class FaultInjector {
         await cluster.kill(node)
         const holdMs = this.ctx.rng.int(1_000, 3_000)
         await sleep(holdMs)
-        await cluster.start(node)
-        detail = `SIGKILL; restarted after ${(holdMs / 1000).toFixed(1)}s on the same ports`
+        try {
+          await cluster.start(node)
+          detail = `SIGKILL; restarted after ${(holdMs / 1000).toFixed(1)}s on the same ports`
+        } catch (err) {
+          // The run goes on with one node less; a node that crashed while starting is also an unexpected exit.
+          detail = `SIGKILL; the restart after ${(holdMs / 1000).toFixed(1)}s failed`
+          notes.push(`restart failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`)
+        }
         break
       }
       case 'pause': {
