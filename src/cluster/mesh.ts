@@ -11,6 +11,7 @@ import os from 'node:os'
 import type { ClusterResult, ClusterSink, RemoteQueue, RouteTarget } from '../server/delivery.js'
 import { EMPTY_CLUSTER_RESULT } from '../server/delivery.js'
 import type { Logger } from '../server/logger.js'
+import { ChunkRelay } from '../server/read-buffer.js'
 import { COMPAT_VERSION, type Server } from '../server/server.js'
 import type { Discovery, MemberInfo } from './discovery.js'
 import { Route, type RouteHost } from './route.js'
@@ -87,7 +88,7 @@ export class Mesh implements ClusterSink, RouteHost {
     this.server = server
     this.options = options
     this.logger = server.logger
-    this.listener = net.createServer(this.onRouteSocket)
+    this.listener = net.createServer({ pauseOnConnect: true }, this.onRouteSocket)
   }
 
   // ---- RouteHost ---------------------------------------------------------------
@@ -228,7 +229,8 @@ export class Mesh implements ClusterSink, RouteHost {
       this.logger.error(`route ${d.url}: not a host:port URL; not dialing it`)
       return
     }
-    const socket = net.connect({ host: target.host, port: target.port })
+    const relay = new ChunkRelay()
+    const socket = net.connect({ host: target.host, port: target.port, ...this.server.readBuffer.connectOptions(relay) })
     socket.setTimeout(DIAL_TIMEOUT_MS)
     const fail = (why: string): void => {
       socket.destroy()
@@ -245,6 +247,7 @@ export class Mesh implements ClusterSink, RouteHost {
       if (this.isStopping) { socket.destroy(); return }
       const hello = Buffer.concat([this.routeConnectLine(), this.routeInfoLine()])
       const route = new Route(this, this.nextRid++, socket, d.url, hello)
+      relay.target = route
       d.route = route
       this.allRoutes.add(route)
       this.logger.debug(`${route.describe()} - Route connect to ${d.url}`)
@@ -264,9 +267,12 @@ export class Mesh implements ClusterSink, RouteHost {
     d.timer.unref()
   }
 
-  private readonly onRouteSocket = (socket: net.Socket): void => {
-    if (this.isStopping) { socket.destroy(); return }
+  private readonly onRouteSocket = (accepted: net.Socket): void => {
+    if (this.isStopping) { accepted.destroy(); return }
+    const relay = new ChunkRelay()
+    const socket = this.server.readBuffer.adopt(accepted, relay)
     const route = new Route(this, this.nextRid++, socket, null, this.routeInfoLine())
+    relay.target = route
     this.allRoutes.add(route)
     this.logger.debug(`${route.describe()} - Route connection accepted`)
   }

@@ -108,7 +108,6 @@ export class Route implements OpHandler, RouteTarget {
     this.parser.maxControlLine = ROUTE_MAX_CONTROL_LINE
     this.parser.maxPayload = ROUTE_MAX_PAYLOAD
     socket.setNoDelay(true)
-    socket.on('data', this.onData)
     socket.on('error', this.onError)
     socket.on('close', this.onClose)
     this.pingTimer = setInterval(this.onPingTimer, host.pingIntervalMs)
@@ -125,7 +124,8 @@ export class Route implements OpHandler, RouteTarget {
 
   // ---- socket events ---------------------------------------------------------
 
-  private readonly onData = (chunk: Buffer): void => {
+  /** One read from the socket (a view of the shared read buffer: see server/read-buffer.ts). */
+  readChunk(chunk: Buffer): void {
     if (this.isClosed) return
     this.lastActivity = Date.now()
     const core = this.core

@@ -118,7 +118,6 @@ export class Connection implements OpHandler, Subscriber {
     this.parser.maxPayload = host.options.maxPayload
     this.parser.maxControlLine = host.options.maxControlLine
     socket.setNoDelay(true)
-    socket.on('data', this.onData)
     socket.on('error', this.onError)
     socket.on('close', this.onClose)
     socket.on('drain', this.onDrain)
@@ -138,7 +137,8 @@ export class Connection implements OpHandler, Subscriber {
 
   // ---- socket events (bound once) --------------------------------------------
 
-  private readonly onData = (chunk: Buffer): void => {
+  /** One read from the socket (a view of the shared read buffer: see read-buffer.ts). */
+  readChunk(chunk: Buffer): void {
     if (this.isClosed) return
     this.lastActivity = Date.now()
     const core = this.core

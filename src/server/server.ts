@@ -10,6 +10,7 @@ import { LineLogger, type Logger } from './logger.js'
 import { Monitor, type MonitorHooks } from './monitor.js'
 import { resolveOptions, type ServerOptions } from './options.js'
 import { ChunkPool } from './outbound.js'
+import { ChunkRelay, ReadBuffer } from './read-buffer.js'
 
 /** The nats-server protocol level we speak; clients gate features on this semver. */
 export const COMPAT_VERSION = '2.9.10'
@@ -41,6 +42,7 @@ export class Server implements ClientHost {
   readonly logger: Logger
   readonly core = new DeliveryCore()
   readonly pool = new ChunkPool()
+  readonly readBuffer = new ReadBuffer()
   readonly connections = new Map<number, Connection>()
   readonly stats = new ServerStats()
   readonly startTime = new Date()
@@ -63,7 +65,8 @@ export class Server implements ClientHost {
       trace: this.options.trace,
       file: this.options.logFile,
     })
-    this.listener = net.createServer(this.onConnection)
+    // Paused: each accepted socket is re-wrapped to read into the shared buffer.
+    this.listener = net.createServer({ pauseOnConnect: true }, this.onConnection)
     this.monitor = new Monitor(this, { version: COMPAT_VERSION, natsmeshVersion: NATSMESH_VERSION })
   }
 
@@ -200,8 +203,10 @@ export class Server implements ClientHost {
     }
   }
 
-  private readonly onConnection = (socket: net.Socket): void => {
+  private readonly onConnection = (accepted: net.Socket): void => {
     const cid = this.nextCid++
+    const relay = new ChunkRelay()
+    const socket = this.readBuffer.adopt(accepted, relay)
     const ip = socket.remoteAddress ?? ''
     if (this.state !== 'running') {
       socket.destroy()
@@ -216,6 +221,7 @@ export class Server implements ClientHost {
     }
     this.stats.totalConnections++
     const conn = new Connection(this, cid, socket, this.infoFor(cid, ip))
+    relay.target = conn
     this.connections.set(cid, conn)
     this.logger.debug(`${conn.describe()} - Client connection created`)
   }
