@@ -12,7 +12,7 @@
 // Read loop only.
 import type { Socket } from 'node:net'
 import { splitArgs, parseSize } from '../server/args.js'
-import type { RouteTarget } from '../server/delivery.js'
+import type { Reader, RouteTarget } from '../server/delivery.js'
 import type { Logger } from '../server/logger.js'
 import type { OpHandler, PubArg } from '../server/op-handler.js'
 import { copyBytes, Outbound, type ChunkPool } from '../server/outbound.js'
@@ -32,6 +32,8 @@ const PIPE = 0x7c
 /** Routes carry whatever any member accepted from its clients, queue name lists included. */
 const ROUTE_MAX_CONTROL_LINE = 64 * 1024
 const ROUTE_MAX_PAYLOAD = 999_999_999
+/** Past this many queued bytes a route pauses the publisher feeding it (until 'drain'). */
+const ROUTE_STALL_BYTES = 4 * 1024 * 1024
 
 /** What a route needs from the mesh that owns it. */
 export interface RouteHost {
@@ -93,6 +95,8 @@ export class Route implements OpHandler, RouteTarget {
   private pingTimer: NodeJS.Timeout | null = null
   private readonly argViews: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)]
   private line = Buffer.allocUnsafe(1024)
+  /** Client connections paused until this route's socket drains. */
+  private readonly stalled = new Set<Reader>()
   private readonly lastSubject = new LastSubject()
 
   constructor(host: RouteHost, rid: number, socket: Socket, dialUrl: string | null, hello: Buffer) {
@@ -110,6 +114,7 @@ export class Route implements OpHandler, RouteTarget {
     socket.setNoDelay(true)
     socket.on('error', this.onError)
     socket.on('close', this.onClose)
+    socket.on('drain', this.onDrain)
     this.pingTimer = setInterval(this.onPingTimer, host.pingIntervalMs)
     this.pingTimer.unref()
     this.sendProto(hello)
@@ -129,7 +134,8 @@ export class Route implements OpHandler, RouteTarget {
     if (this.isClosed) return
     this.lastActivity = Date.now()
     const core = this.core
-    core.beginRead()
+    // Routed messages are never forwarded to another route, so a route is never paused by one.
+    core.beginRead(null)
     this.parser.parse(chunk)
     core.endRead()
   }
@@ -140,6 +146,17 @@ export class Route implements OpHandler, RouteTarget {
 
   private readonly onClose = (): void => {
     this.closeRoute('Route Closed')
+  }
+
+  private readonly onDrain = (): void => {
+    this.resumeStalled()
+  }
+
+  private resumeStalled(): void {
+    if (this.stalled.size === 0) return
+    const readers = [...this.stalled]
+    this.stalled.clear()
+    for (const r of readers) r.resumeReading()
   }
 
   private readonly onPingTimer = (): void => {
@@ -225,7 +242,17 @@ export class Route implements OpHandler, RouteTarget {
     this.stats.outMsgs++
     this.stats.outBytes += pa.size
     this.core.queueFlush(this)
-    if (out.pendingBytes + this.socket.writableLength > this.host.maxPending) {
+    const pending = out.pendingBytes + this.socket.writableLength
+    if (pending > ROUTE_STALL_BYTES) {
+      // Backpressure: the publisher waits for this route to drain rather than
+      // the route, which carries everyone's traffic to the peer, being cut off.
+      const reader = this.core.reader
+      if (reader !== null && !this.stalled.has(reader)) {
+        this.stalled.add(reader)
+        reader.pauseReading()
+      }
+    }
+    if (pending > this.host.maxPending) {
       this.logger.warn(`${this.describe()} - Slow Consumer Detected on route: MaxPending of ${this.host.maxPending} Exceeded`)
       this.closeRoute('Slow Consumer (Pending Bytes)', true)
     }
@@ -352,6 +379,7 @@ export class Route implements OpHandler, RouteTarget {
     this.parser.halt()
     if (this.pingTimer !== null) clearInterval(this.pingTimer)
     this.pingTimer = null
+    this.resumeStalled()
     if (isAbrupt || this.socket.destroyed) {
       this.outbound.discard()
       this.socket.destroy()

@@ -3,7 +3,7 @@
 // thread, inside a socket event, a timer, or the delivery core's flush.
 import type { Socket } from 'node:net'
 import { parseSize, splitArgs } from './args.js'
-import type { DeliveryCore } from './delivery.js'
+import type { DeliveryCore, Reader } from './delivery.js'
 import { ERR_INVALID_PUBLISH_SUBJECT, ERR_INVALID_SUBJECT, ERR_NO_RESPONDERS_NEEDS_HEADERS, ERR_STALE_CONNECTION } from './errors.js'
 import type { Logger } from './logger.js'
 import type { OpHandler, PubArg } from './op-handler.js'
@@ -80,7 +80,7 @@ export class ConnectionStats {
   outBytes = 0
 }
 
-export class Connection implements OpHandler, Subscriber {
+export class Connection implements OpHandler, Subscriber, Reader {
   readonly cid: number
   readonly socket: Socket
   readonly outbound: Outbound
@@ -97,6 +97,7 @@ export class Connection implements OpHandler, Subscriber {
   closeReason = ''
   lastActivity = Date.now()
   pingsOut = 0
+  private stalls = 0
   private readonly host: ClientHost
   private readonly core: DeliveryCore
   private readonly logger: Logger
@@ -142,9 +143,18 @@ export class Connection implements OpHandler, Subscriber {
     if (this.isClosed) return
     this.lastActivity = Date.now()
     const core = this.core
-    core.beginRead()
+    core.beginRead(this)
     this.parser.parse(chunk)
     core.endRead()
+  }
+
+  /** Paused by each route that this client's publishes backed up; reads resume when all have drained. */
+  pauseReading(): void {
+    if (this.stalls++ === 0) this.socket.pause()
+  }
+
+  resumeReading(): void {
+    if (this.stalls > 0 && --this.stalls === 0 && !this.isClosed) this.socket.resume()
   }
 
   private readonly onError = (err: Error): void => {

@@ -8,6 +8,15 @@ import { Sublist, type SublistResult } from './sublist.js'
 import type { Flushable, Subscriber, Subscription } from './subscription.js'
 import { copyBytes } from './outbound.js'
 
+/**
+ * A connection whose reads can be paused: a route that backs up pauses the
+ * client whose publishes filled it, instead of being cut off (see Route).
+ */
+export interface Reader {
+  pauseReading(): void
+  resumeReading(): void
+}
+
 /** A peer node as the delivery core sees it: somewhere to send one RMSG/HMSG. */
 export interface RouteTarget {
   /**
@@ -75,6 +84,8 @@ export class DeliveryCore {
   private readonly interest = new Map<string, number>()
   private toFlush: Flushable[] = []
   private isInRead = false
+  /** The connection whose read chunk is being processed; null outside reads. */
+  reader: Reader | null = null
   private isFlushScheduled = false
   private readonly flushAllBound = (): void => this.flushAll()
   /** Scratch for one MSG control line: `MSG subj sid [reply] size\r\n`. Grows to the longest line seen. */
@@ -135,12 +146,14 @@ export class DeliveryCore {
     }
   }
 
-  beginRead(): void {
+  beginRead(reader: Reader | null): void {
     this.isInRead = true
+    this.reader = reader
   }
 
   endRead(): void {
     this.isInRead = false
+    this.reader = null
     this.flushAll()
   }
 
