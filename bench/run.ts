@@ -22,7 +22,7 @@ function parseArgs() {
     .scriptName('npm run bench --')
     .usage('$0 [options]\n\nnatsmesh vs nats-server on this machine; prints ratios.')
     .option('only', { type: 'string', array: true, describe: `scenarios to run (${SCENARIOS.map((s) => s.name).join(', ')}); a cluster one implies --cluster` })
-    .option('cluster', { type: 'boolean', default: false, describe: 'also run the 3-node cluster scenarios' })
+    .option('cluster', { type: 'boolean', default: true, describe: 'run the 3-node cluster scenarios too (--no-cluster: single node only)' })
     .option('count', { type: 'number', describe: 'messages per throughput run (default: per scenario, ~2-3 s against nats-server)' })
     .option('requests', { type: 'number', describe: 'measured round trips per latency run' })
     .option('quick', { type: 'boolean', default: false, describe: 'a tenth of the default counts (--count/--requests are taken as given)' })
@@ -168,7 +168,7 @@ async function main(): Promise<number> {
           started.push(pair[pair.length - 1])
         }
       } catch (err) {
-        // Say so in the report and go on: single-node results stay useful while the cluster code is missing.
+        // Say so in the report and go on: the other group's results stay useful when one target cannot start.
         const message = (err as Error).message
         console.error(`bench: ${message}`)
         for (const scenario of group) {
