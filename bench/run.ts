@@ -14,6 +14,7 @@ import { PAYLOAD_SIZES, SCENARIOS, type Scenario } from './scenarios.js'
 import { ProcessRegistry, startTarget, stopTarget, type Target, type TargetSpec } from './servers.js'
 import { runSelfCheck } from './selfcheck.js'
 import { formatFailoverReport, runFailoverBench } from './failover.js'
+import { CONVERGENCE_NAMES, convergenceErrors, formatConvergenceReport, runInterestBench, runJoinBench, type ConvergenceName, type ConvergenceReport } from './convergence.js'
 
 const NATSMESH_CLI = fileURLToPath(new URL('../bin/natsmesh.js', import.meta.url))
 
@@ -21,7 +22,7 @@ function parseArgs() {
   return yargs(hideBin(process.argv))
     .scriptName('npm run bench --')
     .usage('$0 [options]\n\nnatsmesh vs nats-server on this machine; prints ratios.')
-    .option('only', { type: 'string', array: true, describe: `scenarios to run (${SCENARIOS.map((s) => s.name).join(', ')}); a cluster one implies --cluster` })
+    .option('only', { type: 'string', array: true, describe: `scenarios to run (${SCENARIOS.map((s) => s.name).join(', ')}, ${CONVERGENCE_NAMES.join(', ')}, failover); a cluster one implies --cluster` })
     .option('cluster', { type: 'boolean', default: true, describe: 'run the 3-node cluster scenarios too (--no-cluster: single node only)' })
     .option('count', { type: 'number', describe: 'messages per throughput run (default: per scenario, ~2-3 s against nats-server)' })
     .option('requests', { type: 'number', describe: 'measured round trips per latency run' })
@@ -32,6 +33,7 @@ function parseArgs() {
     .option('natsmesh-cmd', { type: 'string', default: process.env.NATSMESH_CMD, describe: 'command for natsmesh (env NATSMESH_CMD); -a/-p and cluster flags are appended' })
     .option('nats-server-cmd', { type: 'string', default: process.env.NATS_SERVER_CMD ?? 'nats-server', describe: 'command for the reference (env NATS_SERVER_CMD)' })
     .option('failover', { type: 'boolean', default: false, describe: 'also run the failover benchmark (bench/failover.ts); --only failover runs it alone' })
+    .option('convergence', { type: 'boolean', default: true, describe: 'with --cluster, also run the convergence scenarios interest and join (bench/convergence.ts, ~15 s); --no-convergence skips them' })
     .option('selfcheck', { type: 'boolean', default: false, describe: 'measure the load generator itself (null sink, scanner) and exit' })
     .check((a) => {
       for (const name of ['count', 'requests', 'repeat', 'max-seconds'] as const) {
@@ -49,6 +51,13 @@ function parseArgs() {
 
 type Args = ReturnType<typeof parseArgs>
 
+/** interest/join: named in --only, or all of them when no --only and --cluster and --convergence are on. */
+function selectConvergence(args: Args): ConvergenceName[] {
+  const named = (args.only ?? []).flatMap((s) => s.split(',')).filter(Boolean)
+  if (named.length > 0) return CONVERGENCE_NAMES.filter((name) => named.includes(name))
+  return args.cluster && args.convergence ? [...CONVERGENCE_NAMES] : []
+}
+
 function natsmeshSpec(args: Args): TargetSpec {
   if (args['natsmesh-cmd'] !== undefined) return { name: 'natsmesh', command: args['natsmesh-cmd'].split(/\s+/).filter(Boolean) }
   if (!existsSync(NATSMESH_CLI)) {
@@ -59,10 +68,10 @@ function natsmeshSpec(args: Args): TargetSpec {
 
 function selectScenarios(args: Args): Scenario[] {
   const named = (args.only ?? []).flatMap((s) => s.split(',')).filter(Boolean)
-  const only = named.filter((name) => name !== 'failover')
+  const only = named.filter((name) => name !== 'failover' && !(CONVERGENCE_NAMES as readonly string[]).includes(name))
   if (named.length > 0 && only.length === 0) return []
   const unknown = only.filter((name) => !SCENARIOS.some((s) => s.name === name))
-  if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`)
+  if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${[...SCENARIOS.map((s) => s.name), ...CONVERGENCE_NAMES, 'failover'].join(', ')}`)
   if (only.length > 0) return SCENARIOS.filter((s) => only.includes(s.name))
   return SCENARIOS.filter((s) => s.nodes === 1 || args.cluster)
 }
@@ -186,12 +195,18 @@ async function main(): Promise<number> {
   }
   console.log(`natsmesh: ${meta.commands.natsmesh}\nnats-server: ${meta.commands.natsServer}\n`)
   if (rows.length > 0) console.log(formatReport(rows))
+  const convergenceNames = selectConvergence(args)
+  const convergence: ConvergenceReport = {}
+  if (convergenceNames.includes('interest')) convergence.interest = await runInterestBench(specs, registry)
+  if (convergenceNames.includes('join')) convergence.join = await runJoinBench(specs, registry)
+  if (convergenceNames.length > 0) console.log(formatConvergenceReport(convergence))
   if (args.failover || (args.only ?? []).some((s) => s.split(',').includes('failover'))) {
     const failover = await runFailoverBench({ natsServerCommand: specs[0].command, natsmeshCommand: specs[1].command })
     console.log(formatFailoverReport(failover))
     if (failover.natsmesh.errors.length + failover.natsServer.errors.length > 0) return 1
   }
-  if (args.json !== undefined) writeJson(args.json, meta, rows)
+  if (args.json !== undefined) writeJson(args.json, convergenceNames.length > 0 ? { ...meta, convergence } : meta, rows)
+  if (convergenceErrors(convergence) > 0) return 1
   return rows.some((r) => r.errors.length > 0) ? 1 : 0
 }
 
