@@ -4,6 +4,7 @@
 import net from 'node:net'
 import { readFileSync } from 'node:fs'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { freePort } from '../bin/commands/free-port.js'
 
 const READY_TIMEOUT_MS = 15_000
 const ROUTES_TIMEOUT_MS = 20_000
@@ -56,19 +57,6 @@ export interface RunningNode {
 export interface Target {
   name: string
   nodes: RunningNode[]
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.unref()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      if (addr === null || typeof addr === 'string') return reject(new Error('no port'))
-      srv.close(() => resolve(addr.port))
-    })
-  })
 }
 
 /**

@@ -1,18 +1,7 @@
 import net from 'node:net'
 
-/** A port the OS just handed out on 127.0.0.1; free when this resolves. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.unref()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      if (addr === null || typeof addr === 'string') return reject(new Error('no port'))
-      srv.close(() => resolve(addr.port))
-    })
-  })
-}
+// freePort lives with the compiled code (bench/, examples/ and bin/ use it too).
+export { freePort } from '../../bin/commands/free-port.js'
 
 /** Resolves once something accepts TCP connections on the port, or rejects after timeoutMs. */
 export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
