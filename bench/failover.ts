@@ -16,7 +16,8 @@
 import { Events, connect as natsConnect, type NatsConnection } from 'nats'
 import { connect as natsmeshConnect } from '../src/client/index.js'
 import { LocalCluster, LocalNode, sleep, until, waitForMesh } from '../examples/support/nodes.js'
-import { freePort, startZooKeeper } from '../examples/support/zookeeper.js'
+import { freePort } from '../bin/commands/free-port.js'
+import { startLocalZooKeeper } from '../bin/commands/local-zookeeper.js'
 
 export const FAILOVER_ROUNDS = 10
 const PUBLISH_EVERY_MS = 1
@@ -51,7 +52,7 @@ export async function runFailoverBench(options: { rounds?: number; natsServerCom
   const natsmesh: FailoverSide = { client: 'natsmesh/client (ZooKeeper)', cluster: '3 × natsmesh', roundsMs: [], clientMs: [], errors: [] }
   const natsServer: FailoverSide = { client: 'nats.js 2.29 (servers, defaults)', cluster: '3 × nats-server', roundsMs: [], clientMs: [], errors: [] }
 
-  const zk = await startZooKeeper()
+  const zk = await startLocalZooKeeper({ dirPrefix: 'natsmesh-bench-zk-' })
   try {
     const mesh = await LocalCluster.start(zk.connectString, 'failover-bench', 3, options.natsmeshCommand)
     try {

@@ -18,7 +18,7 @@ import path from 'node:path'
 import { JSONCodec, type NatsConnection } from 'nats'
 import { connect, type ClientEvent } from '../src/client/index.js'
 import { LocalCluster, sleep, type LocalNode } from './support/nodes.js'
-import { startZooKeeper, type LocalZooKeeper } from './support/zookeeper.js'
+import { startLocalZooKeeper, type LocalZooKeeper } from '../bin/commands/local-zookeeper.js'
 
 const RUN_MS = 20_000
 const KILL_AT_MS = 6_000
@@ -179,7 +179,7 @@ async function main(): Promise<void> {
   }
   process.once('SIGINT', () => { void cleanup().then(() => process.exit(130)) })
   try {
-    zk = await startZooKeeper()
+    zk = await startLocalZooKeeper({ dirPrefix: 'natsmesh-example-zk-' })
     log('zookeeper', `serving on ${zk.connectString}`)
     cluster = await LocalCluster.start(zk.connectString, 'cf', 3)
     log('cluster', `nodes ${cluster.nodes.map((n) => `${n.label}=${n.hostPort}`).join(', ')} meshed`)

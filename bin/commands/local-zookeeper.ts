@@ -1,32 +1,32 @@
-// A throwaway standalone ZooKeeper for `natsmesh up`: Debian's ZooKeeper jar
-// run directly with java on a free 127.0.0.1 port, with its own temp data dir,
-// zoo.cfg and log file. Not for production: no fsync, one server, data deleted
-// at stop.
+// The one launcher for a throwaway standalone ZooKeeper, used by `natsmesh up`,
+// the chaos runner, the example, bench/failover.ts and the tests
+// (test/helpers/zookeeper.ts): Debian's ZooKeeper jar run directly with java
+// (not zkServer.sh: it comes up in ~0.3 s and we hold its pid) on a free (or
+// given) 127.0.0.1 port, with its own temp dir holding zoo.cfg, data/ and
+// zookeeper.log. Not for production: no fsync, one server.
 //
-// The JVM runs under a small bash supervisor that blocks reading our end of a
-// pipe (the same trick as test/helpers/zookeeper.ts). stop() closes the pipe;
-// so does our death, SIGKILL included. Either way the supervisor sends the JVM
-// SIGTERM, SIGKILL after STOP_TIMEOUT_S, waits for it and removes the temp dir,
-// so a dev cluster never leaves a JVM behind. The supervisor runs in its own
-// process group: Ctrl-C in the terminal reaches `up` only, which stops the
-// nodes first and ZooKeeper last.
+// Each JVM runs under a small bash supervisor that blocks reading our end of a
+// pipe. kill(), stop(), or our death (SIGKILL included) close the pipe; the
+// supervisor then kills the JVM, waits for it and, unless told "keep" (kill(),
+// ahead of a restart() on the same port and data dir), removes the temp dir.
+// So no caller ever leaves a JVM behind. The supervisor runs in its own process
+// group: Ctrl-C in a terminal reaches our process only, which stops ZooKeeper
+// when it is ready to.
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import { freePort } from './free-port.js'
 
 export const ZOOKEEPER_JAR = '/usr/share/java/zookeeper.jar'
 const MAIN_CLASS = 'org.apache.zookeeper.server.ZooKeeperServerMain'
-/** Small heap and the C1 compiler: a dev server should start fast, not run fast. */
+/** Small heap and the C1 compiler: a throwaway server should start fast, not run fast. */
 const JVM_FLAGS = ['-Xmx128m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xshare:auto']
-const READY_TIMEOUT_MS = 20_000
+/** A loaded 2-core machine starts the JVM in a few seconds; 30 s is "it will not". */
+const READY_TIMEOUT_MS = 30_000
 const READY_POLL_MS = 50
-/** SIGTERM, then this long for the JVM's shutdown hooks, then SIGKILL. */
-const STOP_TIMEOUT_S = 5
-/** 500 ms ticks let nodes ask for sessions from 1 s up to 60 s (natsmesh's default is 10 s). */
-const TICK_TIME_MS = 500
 
 export interface ZooKeeperInstall {
   java: string
@@ -63,92 +63,162 @@ function isReadable(file: string): boolean {
   }
 }
 
-export interface LocalZooKeeper {
-  /** `127.0.0.1:<port>`. */
+export interface LocalZooKeeperOptions {
+  /** Default: findZooKeeper(); start fails when it finds nothing. */
+  install?: ZooKeeperInstall
+  /** Default: a free port. */
+  port?: number
+  /** ZooKeeper's tick; minSessionTimeout = 2 ticks. Default 500 ms, so sessions from 1 s are allowed. */
+  tickTimeMs?: number
+  /** Default 60 s (a client's request is clamped to [2 ticks, this]). */
+  maxSessionTimeoutMs?: number
+  /** stop() sends SIGTERM and allows this long before SIGKILL; default 0: SIGKILL at once. */
+  stopTimeoutS?: number
+  /** Temp dir name prefix; default 'natsmesh-zk-'. */
+  dirPrefix?: string
+  readyTimeoutMs?: number
+}
+
+interface Jvm {
+  supervisor: ChildProcess
+  pid: number
+  exited: Promise<void>
+  isGone: boolean
+}
+
+export class LocalZooKeeper {
+  /** `127.0.0.1:<port>`; append a chroot (`/x`) or prepend other hosts as needed. */
   readonly connectString: string
   readonly port: number
   /** The temp dir: zoo.cfg, data/, zookeeper.log. Removed by stop(). */
   readonly dir: string
+  readonly dataDir: string
   readonly logFile: string
-  /** The JVM's pid. */
-  readonly pid: number
-  /** Resolves when the supervisor exits (JVM gone, temp dir removed). */
-  readonly exited: Promise<void>
-  /** True once the JVM is gone, for whatever reason. */
-  hasExited(): boolean
-  /** SIGTERM, SIGKILL after a timeout, then the temp dir goes. Idempotent. */
-  stop(): Promise<void>
+  private readonly configFile: string
+  private readonly install: ZooKeeperInstall
+  private readonly stopTimeoutS: number
+  private readonly readyTimeoutMs: number
+  private jvm: Jvm | null = null
+  private lastPid = 0
+  private stopping: Promise<void> | null = null
+
+  private constructor(install: ZooKeeperInstall, port: number, dir: string, opts: LocalZooKeeperOptions) {
+    this.install = install
+    this.port = port
+    this.connectString = `127.0.0.1:${port}`
+    this.dir = dir
+    this.dataDir = path.join(dir, 'data')
+    this.configFile = path.join(dir, 'zoo.cfg')
+    this.logFile = path.join(dir, 'zookeeper.log')
+    this.stopTimeoutS = opts.stopTimeoutS ?? 0
+    this.readyTimeoutMs = opts.readyTimeoutMs ?? READY_TIMEOUT_MS
+  }
+
+  /** Writes zoo.cfg in a fresh temp dir and starts the JVM; resolves once it serves. */
+  static async start(opts: LocalZooKeeperOptions = {}): Promise<LocalZooKeeper> {
+    const install = opts.install ?? findZooKeeper()
+    if (install === null) {
+      throw new Error(`ZooKeeper not found: install java and Debian's zookeeper package (${ZOOKEEPER_JAR}): apt-get install zookeeper default-jre-headless`)
+    }
+    const port = opts.port ?? await freePort()
+    const tickTimeMs = opts.tickTimeMs ?? 500
+    const dir = await mkdtemp(path.join(os.tmpdir(), opts.dirPrefix ?? 'natsmesh-zk-'))
+    const zk = new LocalZooKeeper(install, port, dir, opts)
+    await writeFile(zk.configFile, [
+      `tickTime=${tickTimeMs}`,
+      `minSessionTimeout=${2 * tickTimeMs}`,
+      `maxSessionTimeout=${opts.maxSessionTimeoutMs ?? 60_000}`,
+      `dataDir=${zk.dataDir}`,
+      `clientPort=${port}`,
+      'clientPortAddress=127.0.0.1',
+      'maxClientCnxns=0',
+      'admin.enableServer=false',
+      // `srvr` tells "serving" from "port bound, database not loaded yet".
+      '4lw.commands.whitelist=srvr,ruok,stat,mntr,cons',
+      // The data is thrown away at stop; fsync per write only slows a busy machine.
+      'forceSync=no',
+      '',
+    ].join('\n'))
+    try {
+      await zk.restart()
+    } catch (err) {
+      await zk.stop()
+      throw err
+    }
+    return zk
+  }
+
+  /** The running JVM's pid, or the last one's once it is gone. */
+  get pid(): number {
+    return this.lastPid
+  }
+
+  /** True while the JVM runs (not killed, stopped, nor dead on its own). */
+  get isRunning(): boolean {
+    return this.jvm !== null && !this.jvm.isGone
+  }
+
+  /** Resolves when the current JVM is gone (its supervisor exited), for whatever reason. */
+  get exited(): Promise<void> {
+    return this.jvm?.exited ?? Promise.resolve()
+  }
+
+  /** Starts the JVM (again) on the same port and data dir, killing a running one first; resolves once it serves. */
+  async restart(): Promise<void> {
+    if (this.stopping !== null) throw new Error('ZooKeeper already stopped')
+    await this.kill()
+    const jvm = await spawnJvm(this.install, this.configFile, this.logFile, this.dir, this.stopTimeoutS)
+    this.jvm = jvm
+    this.lastPid = jvm.pid
+    try {
+      await waitUntilServing(this.port, jvm, this.readyTimeoutMs)
+    } catch (err) {
+      await this.kill()
+      throw new Error(`ZooKeeper did not start on port ${this.port}: ${err instanceof Error ? err.message : String(err)}; its log ends:\n${await logTail(this)}`, { cause: err })
+    }
+  }
+
+  /** SIGKILLs the JVM (a crash: nothing flushed beyond what it wrote); keeps the data dir for restart(). */
+  async kill(): Promise<void> {
+    await this.endJvm('keep')
+  }
+
+  /** SIGSTOP / SIGCONT: the server hangs with its sockets open. */
+  pause(): void {
+    if (this.isRunning) killQuietly(this.lastPid, 'SIGSTOP')
+  }
+
+  resume(): void {
+    if (this.isRunning) killQuietly(this.lastPid, 'SIGCONT')
+  }
+
+  /** Final teardown: the JVM goes (SIGTERM first when stopTimeoutS > 0), then the temp dir. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.endJvm(this.stopTimeoutS > 0 ? 'term' : 'kill')
+      await rm(this.dir, { recursive: true, force: true })
+    })()
+    return this.stopping
+  }
+
+  private async endJvm(word: 'keep' | 'term' | 'kill'): Promise<void> {
+    const jvm = this.jvm
+    if (jvm === null) return
+    this.jvm = null
+    jvm.supervisor.stdin?.end(`${word}\n`)
+    // The supervisor itself stuck (it never should be): kill both directly.
+    const stuck = setTimeout(() => {
+      killQuietly(jvm.pid, 'SIGCONT')
+      killQuietly(jvm.pid, 'SIGKILL')
+      jvm.supervisor.kill('SIGKILL')
+    }, (this.stopTimeoutS + 5) * 1000)
+    await jvm.exited
+    clearTimeout(stuck)
+  }
 }
 
-export async function startLocalZooKeeper(install: ZooKeeperInstall, port: number): Promise<LocalZooKeeper> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'natsmesh-up-zk-'))
-  const configFile = path.join(dir, 'zoo.cfg')
-  const logFile = path.join(dir, 'zookeeper.log')
-  await writeFile(configFile, [
-    `tickTime=${TICK_TIME_MS}`,
-    `minSessionTimeout=${2 * TICK_TIME_MS}`,
-    'maxSessionTimeout=60000',
-    `dataDir=${path.join(dir, 'data')}`,
-    `clientPort=${port}`,
-    'clientPortAddress=127.0.0.1',
-    'maxClientCnxns=0',
-    'admin.enableServer=false',
-    // `srvr` tells "serving" from "port bound, database not loaded yet".
-    '4lw.commands.whitelist=srvr,ruok,stat,mntr',
-    // A dev cluster's data is thrown away at stop; fsync per write only slows it.
-    'forceSync=no',
-    '',
-  ].join('\n'))
-
-  const java = [install.java, ...JVM_FLAGS, '-cp', install.jar, MAIN_CLASS, configFile].map(shellQuote).join(' ')
-  const script = `${java} </dev/null >>${shellQuote(logFile)} 2>&1 &
-jvm=$!
-echo "$jvm"
-read -r _ || true
-kill -TERM "$jvm" 2>/dev/null
-for _ in $(seq ${STOP_TIMEOUT_S * 10}); do kill -0 "$jvm" 2>/dev/null || break; sleep 0.1; done
-kill -KILL "$jvm" 2>/dev/null
-wait "$jvm" 2>/dev/null
-rm -rf ${shellQuote(dir)}
-exit 0`
-  const supervisor = spawn('bash', ['-c', script], { stdio: ['pipe', 'pipe', 'ignore'], detached: true })
-  let isGone = false
-  const exited = new Promise<void>((resolve) => supervisor.once('exit', () => { isGone = true; resolve() }))
-  let pid: number
-  try {
-    pid = await readPid(supervisor, exited)
-    await waitUntilServing(port, () => isGone)
-  } catch (err) {
-    const log = await logTail({ logFile })
-    supervisor.stdin?.end()
-    await exited
-    await rm(dir, { recursive: true, force: true })
-    throw new Error(`ZooKeeper did not start: ${err instanceof Error ? err.message : String(err)}; its log ends:\n${log}`, { cause: err })
-  }
-  let stopping: Promise<void> | null = null
-  return {
-    connectString: `127.0.0.1:${port}`,
-    port,
-    dir,
-    logFile,
-    pid,
-    exited,
-    hasExited: () => isGone,
-    stop() {
-      stopping ??= (async () => {
-        supervisor.stdin?.end()
-        // The supervisor itself stuck (it never should be): kill both directly.
-        const stuck = setTimeout(() => {
-          killQuietly(pid, 'SIGKILL')
-          supervisor.kill('SIGKILL')
-        }, (STOP_TIMEOUT_S + 5) * 1000)
-        await exited
-        clearTimeout(stuck)
-        await rm(dir, { recursive: true, force: true })
-      })()
-      return stopping
-    },
-  }
+export function startLocalZooKeeper(opts: LocalZooKeeperOptions = {}): Promise<LocalZooKeeper> {
+  return LocalZooKeeper.start(opts)
 }
 
 /** The last lines of ZooKeeper's log, for error messages. */
@@ -157,7 +227,29 @@ export async function logTail(zk: { logFile: string }, chars = 2000): Promise<st
   return text.slice(-chars)
 }
 
-function readPid(supervisor: ChildProcess, exited: Promise<void>): Promise<number> {
+function spawnJvm(install: ZooKeeperInstall, configFile: string, logFile: string, dir: string, stopTimeoutS: number): Promise<Jvm> {
+  const java = [install.java, ...JVM_FLAGS, '-cp', install.jar, MAIN_CLASS, configFile].map(shellQuote).join(' ')
+  // The supervisor prints the JVM's pid, then blocks on stdin (see the file comment).
+  // "term": SIGTERM, SIGKILL after stopTimeoutS. Anything else (EOF included): SIGKILL.
+  // SIGCONT first: a SIGSTOPped JVM would ignore SIGTERM until continued.
+  // Only "keep" spares the temp dir.
+  const script = `${java} </dev/null >>${shellQuote(logFile)} 2>&1 &
+jvm=$!
+echo "$jvm"
+read -r word || true
+kill -CONT "$jvm" 2>/dev/null
+if [ "$word" = term ]; then
+  kill -TERM "$jvm" 2>/dev/null
+  for _ in $(seq ${Math.max(1, stopTimeoutS * 10)}); do kill -0 "$jvm" 2>/dev/null || break; sleep 0.1; done
+fi
+kill -KILL "$jvm" 2>/dev/null
+wait "$jvm" 2>/dev/null
+if [ "$word" != keep ]; then rm -rf ${shellQuote(dir)}; fi
+exit 0`
+  const supervisor = spawn('bash', ['-c', script], { stdio: ['pipe', 'pipe', 'ignore'], detached: true })
+  supervisor.stdin?.on('error', () => { /* the supervisor is gone; 'exit' says so */ })
+  const jvm: Jvm = { supervisor, pid: 0, exited: Promise.resolve(), isGone: false }
+  jvm.exited = new Promise<void>((resolve) => supervisor.once('exit', () => { jvm.isGone = true; resolve() }))
   return new Promise((resolve, reject) => {
     let out = ''
     const onData = (d: Buffer): void => {
@@ -166,28 +258,29 @@ function readPid(supervisor: ChildProcess, exited: Promise<void>): Promise<numbe
       if (newline === -1) return
       supervisor.stdout?.off('data', onData)
       const pid = Number(out.slice(0, newline))
-      if (Number.isInteger(pid) && pid > 0) resolve(pid)
+      if (Number.isInteger(pid) && pid > 0) resolve(Object.assign(jvm, { pid }))
       else reject(new Error(`bad pid from the ZooKeeper supervisor: ${JSON.stringify(out)}`))
     }
     supervisor.stdout?.on('data', onData)
     supervisor.once('error', reject)
-    void exited.then(() => reject(new Error('the ZooKeeper supervisor exited before starting java')))
+    void jvm.exited.then(() => reject(new Error('the ZooKeeper supervisor exited before starting java')))
   })
 }
 
-async function waitUntilServing(port: number, hasExited: () => boolean): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS
-  for (let attempt = 0; attempt < READY_TIMEOUT_MS / READY_POLL_MS + 100; attempt++) {
-    if (hasExited()) throw new Error('the ZooKeeper JVM exited during startup')
+/** Polls the `srvr` four-letter word until the server says it serves requests. */
+async function waitUntilServing(port: number, jvm: Jvm, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (let attempt = 0; attempt < timeoutMs / READY_POLL_MS + 100; attempt++) {
+    if (jvm.isGone) throw new Error('the ZooKeeper JVM exited during startup')
     if ((await fourLetterWord(port, 'srvr')).includes('Mode:')) return
     if (Date.now() > deadline) break
     await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS))
   }
-  throw new Error(`ZooKeeper on port ${port} not serving after ${READY_TIMEOUT_MS} ms`)
+  throw new Error(`not serving after ${timeoutMs} ms`)
 }
 
 /** Sends a four-letter word and returns the whole answer ('' when refused). */
-function fourLetterWord(port: number, word: string): Promise<string> {
+export function fourLetterWord(port: number, word: string): Promise<string> {
   return new Promise((resolve) => {
     let answer = ''
     const socket = net.connect(port, '127.0.0.1')
@@ -207,6 +300,6 @@ export function killQuietly(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(pid, signal)
   } catch {
-    // Already gone: nothing to stop.
+    // Already gone: nothing to signal.
   }
 }

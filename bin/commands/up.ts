@@ -215,7 +215,7 @@ async function up(argv: UpArgs): Promise<number> {
       } else {
         const [zkPort] = await freePorts(1)
         try {
-          discovery = { kind: 'local-zk', zk: await startLocalZooKeeper(install, zkPort) }
+          discovery = { kind: 'local-zk', zk: await startLocalZooKeeper({ install, port: zkPort, stopTimeoutS: 5, dirPrefix: 'natsmesh-up-zk-' }) }
         } catch (err) {
           throw new OperationError(`${err instanceof Error ? err.message : String(err)} (run with --no_zk to use a static seed list)`, { cause: err })
         }

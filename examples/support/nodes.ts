@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { connect, type NatsConnection } from 'nats'
 import { ZooKeeperDiscovery } from '../../src/cluster/zookeeper.js'
-import { freePort } from './zookeeper.js'
+import { freePort } from '../../bin/commands/free-port.js'
 
 export const NATSMESH_CLI = fileURLToPath(new URL('../../bin/natsmesh.js', import.meta.url))
 const READY_TIMEOUT_MS = 20_000

@@ -22,7 +22,7 @@ import type { FaultKind } from './options.js'
 import type { Random } from './random.js'
 import type { Failover, FaultReport } from './report.js'
 import { HOT_PUBLISHER, type Traffic } from './traffic.js'
-import type { ChaosZooKeeper } from './zookeeper.js'
+import type { LocalZooKeeper } from '../local-zookeeper.js'
 
 export const PRE_WINDOW_MS = 1_000
 const RECONNECT_POLL_MS = 50
@@ -34,7 +34,7 @@ export const FAULT_ESTIMATE_MS: Record<FaultKind, number> = {
 
 export interface InjectorContext {
   cluster: ChaosCluster
-  zookeeper: ChaosZooKeeper
+  zookeeper: LocalZooKeeper
   traffic: Traffic
   rng: Random
   clock(): number
@@ -110,7 +110,7 @@ export class FaultInjector {
         break
       }
       case 'zk': {
-        await this.ctx.zookeeper.stop()
+        await this.ctx.zookeeper.kill()
         const holdMs = this.ctx.rng.int(3_000, 6_000)
         await sleep(holdMs)
         await this.ctx.zookeeper.restart()

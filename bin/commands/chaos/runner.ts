@@ -20,7 +20,7 @@ import { Random } from './random.js'
 import { REPORT_VERSION, type ChaosReport, type FaultReport } from './report.js'
 import { AnomalyLog, BUCKET_MS } from './tracking.js'
 import { Traffic } from './traffic.js'
-import { ChaosZooKeeper } from './zookeeper.js'
+import { startLocalZooKeeper, type LocalZooKeeper } from '../local-zookeeper.js'
 
 const FIRST_FAULT_AFTER_MS = 3_000
 /** Quiet time kept at the end of the traffic, after the last fault's window. */
@@ -45,7 +45,7 @@ export async function runChaos(options: ChaosOptions, say: Say, signal: AbortSig
   const faults: FaultReport[] = []
   const lag = monitorEventLoopDelay({ resolution: 10 })
   lag.enable()
-  let zookeeper: ChaosZooKeeper | null = null
+  let zookeeper: LocalZooKeeper | null = null
   let cluster: ChaosCluster | null = null
   let traffic: Traffic | null = null
   let progress: NodeJS.Timeout | null = null
@@ -54,7 +54,7 @@ export async function runChaos(options: ChaosOptions, say: Say, signal: AbortSig
     say(`natsmesh chaos: seed ${options.seed}, ${options.nodes} nodes, ${options.durationMs / 1000}s, faults ${options.faults.join(',')}, ` +
       `${options.rate} msgs/s per publisher; logs in ${logDir}`)
     const [zkPort] = await freePorts(1)
-    zookeeper = await ChaosZooKeeper.start(zkPort)
+    zookeeper = await startLocalZooKeeper({ port: zkPort, dirPrefix: 'natsmesh-chaos-zk-' })
     const zk = zookeeper
     const c = new ChaosCluster(zk.connectString, logDir, {
       unexpectedExit(node, how, logTail) {
@@ -159,7 +159,7 @@ export async function runChaos(options: ChaosOptions, say: Say, signal: AbortSig
     say('stopping clients, nodes and ZooKeeper')
     await traffic?.close()
     await cluster?.stopAll()
-    await zookeeper?.dispose()
+    await zookeeper?.stop()
     if (isRemovingLogs) await rm(logDir, { recursive: true, force: true })
   }
 }
