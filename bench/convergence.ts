@@ -14,6 +14,7 @@
 //   fresh A+B each, median.
 import net from 'node:net'
 import { spawn } from 'node:child_process'
+import { freePort } from '../bin/commands/free-port.js'
 import { sleep, startTarget, stopTarget, type ProcessRegistry, type Target, type TargetSpec } from './servers.js'
 import { median } from './report.js'
 
@@ -34,20 +35,6 @@ export interface JoinSide { acceptMs: number[]; convergedMs: number[]; errors: s
 export interface ConvergenceReport {
   interest?: { natsServer: InterestSide; natsmesh: InterestSide }
   join?: { natsServer: JoinSide; natsmesh: JoinSide }
-}
-
-/** A port the OS just handed out (local: servers.ts's freePort is being moved by another change). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.unref()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      if (addr === null || typeof addr === 'string') return reject(new Error('no port'))
-      srv.close(() => resolve(addr.port))
-    })
-  })
 }
 
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6
