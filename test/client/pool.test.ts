@@ -6,17 +6,8 @@ import { ErrorCode, headers, type Payload, type PublishOptions } from 'nats'
 import { CLIENT_ERROR_CODES, ClientError } from '../../src/client/errors.js'
 import { applyPlan, moveToEnd, normalizeAll, normalizeUrl, planPool, shuffle } from '../../src/client/pool.js'
 import { PublishBuffer, PublishGate } from '../../src/client/publish-buffer.js'
+import { seededRandom as seeded } from '../helpers/seeded-random.js'
 
-/** A seeded generator (mulberry32), so a failure can be replayed from the printed seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = Math.imul(a ^ (a >>> 15), 1 | a)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 t.test('normalizeUrl gives the host:port nats.js compares servers by', async (t) => {
   t.equal(normalizeUrl('nats://127.0.0.1:4223'), '127.0.0.1:4223')

@@ -6,21 +6,12 @@ import net from 'node:net'
 import { connect, StringCodec } from 'nats'
 import t from 'tap'
 import { startNode } from '../helpers/natsmesh.js'
+import { seededRandom as rng } from '../helpers/seeded-random.js'
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000)
 const CONNECTIONS = 40
 const FRAMES_PER_CONNECTION = 60
 
-/** mulberry32: small, seedable, good enough to pick mutations. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = Math.imul(a ^ (a >>> 15), 1 | a)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const VALID = [
   'CONNECT {"verbose":false,"pedantic":false,"headers":true}\r\n',

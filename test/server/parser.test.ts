@@ -6,6 +6,7 @@ import t from 'tap'
 import { CLIENT_OPS, Parser, ROUTE_OPS, type OpSet } from '../../src/server/parser.js'
 import type { OpHandler, PubArg } from '../../src/server/op-handler.js'
 import { ERR_MAX_CONTROL_LINE, ERR_MAX_PAYLOAD, ERR_UNKNOWN_PROTOCOL } from '../../src/server/errors.js'
+import { seededRandom as mulberry32 } from '../helpers/seeded-random.js'
 
 const OVERWRITE = 0x58 // 'X'
 
@@ -182,16 +183,6 @@ for (const [kind, ops, cases] of SUITES) {
   })
 }
 
-/** A small seeded PRNG, so a failing run can be replayed from its printed seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let r = Math.imul(a ^ (a >>> 15), 1 | a)
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 t.test('a payload inside the chunk is handed over as a view of that chunk, not a copy', async (t) => {
   const input = Buffer.from('PING\r\nPUB foo 5\r\nhello\r\n')

@@ -6,6 +6,7 @@ import {
   EMPTY_RESULT, SUBLIST_CACHE_MAX, SUBLIST_CACHE_SWEEP, Sublist, type SublistResult,
 } from '../../src/server/sublist.js'
 import { matchLiteral } from '../../src/server/subject.js'
+import { seededRandom as prng } from '../helpers/seeded-random.js'
 
 type Test = Parameters<Parameters<typeof t.test>[1]>[0]
 
@@ -53,16 +54,6 @@ function referenceMatch(pattern: string, subject: string): boolean {
   return pt.length === st.length
 }
 
-/** Deterministic PRNG (mulberry32) so a failing random case can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = Math.imul(a ^ (a >>> 15), 1 | a)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const TRUTH_TABLE: ReadonlyArray<readonly [string, string, boolean]> = [
   ['foo', 'foo', true], ['foo', 'bar', false], ['foo', 'foo.bar', false], ['foo.bar', 'foo', false],
