@@ -103,6 +103,8 @@ export class Connection implements OpHandler, Subscriber, Reader {
   private readonly logger: Logger
   private pingTimer: NodeJS.Timeout | null = null
   private writeDeadlineTimer: NodeJS.Timeout | null = null
+  /** Bytes handed to the kernel when the write deadline was armed: progress since then means not stuck. */
+  private bytesWrittenAtArm = 0
   private readonly argViews: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)]
   private readonly lastSubject = new LastSubject()
 
@@ -184,12 +186,29 @@ export class Connection implements OpHandler, Subscriber, Reader {
     this.sendProto(PING)
   }
 
+  /**
+   * nats-server's write deadline bounds one blocked write, not a busy
+   * stream: a client that keeps reading, however far behind, is making
+   * progress. So the deadline only fires when nothing at all was written
+   * for a whole deadline while bytes were waiting.
+   */
   private readonly onWriteDeadline = (): void => {
     this.writeDeadlineTimer = null
-    if (this.socket.writableLength === 0) return
+    if (this.socket.writableLength === 0 || this.isClosed) return
+    const written = this.bytesHandedToKernel()
+    if (written !== this.bytesWrittenAtArm) {
+      this.bytesWrittenAtArm = written
+      this.writeDeadlineTimer = setTimeout(this.onWriteDeadline, this.host.options.writeDeadlineMs)
+      return
+    }
     this.logger.info(`${this.describe()} - Slow Consumer Detected: WriteDeadline of ${this.host.options.writeDeadlineMs}ms Exceeded`)
     this.host.slowConsumer(this)
     this.closeConnection('Slow Consumer (Write Deadline)', true)
+  }
+
+  /** socket.bytesWritten counts what Node still buffers too; take that away. */
+  private bytesHandedToKernel(): number {
+    return this.socket.bytesWritten - this.socket.writableLength
   }
 
   // ---- outbound --------------------------------------------------------------
@@ -211,6 +230,7 @@ export class Connection implements OpHandler, Subscriber, Reader {
     }
     this.outbound.flushTo(this.socket)
     if (this.socket.writableLength > 0 && this.writeDeadlineTimer === null && !this.isClosed) {
+      this.bytesWrittenAtArm = this.bytesHandedToKernel()
       this.writeDeadlineTimer = setTimeout(this.onWriteDeadline, this.host.options.writeDeadlineMs)
     }
   }

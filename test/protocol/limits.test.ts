@@ -110,3 +110,27 @@ t.test('a control line over max_control_line is refused', async (t) => {
   t.equal(c.text(), "INFO\r\n-ERR 'maximum control line exceeded'\r\n")
   t.ok(c.closed())
 })
+
+t.test('a subscriber whose socket makes no progress for write_deadline is cut off', async (t) => {
+  t.setTimeout(60_000)
+  const node = await startNode({ writeDeadlineMs: 300, maxPayload: 64 * 1024 })
+  t.teardown(() => node.shutdown())
+  const stuck = net.connect(node.port, '127.0.0.1')
+  t.teardown(() => stuck.destroy())
+  await new Promise((resolve) => stuck.once('connect', resolve))
+  stuck.on('error', () => { /* cut off: expected */ })
+  stuck.write(QUIET + 'SUB stuck 1\r\nPING\r\n')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  stuck.pause()
+  const pub = await connect({ servers: `127.0.0.1:${node.port}`, reconnect: false })
+  t.teardown(() => pub.close())
+  const payload = new Uint8Array(16 * 1024)
+  // Enough to fill the kernel's socket buffers, far below max_pending (64 MiB).
+  for (let i = 0; i < 2000 && node.stats.slowConsumers === 0; i++) {
+    pub.publish('stuck', payload)
+    if (i % 100 === 99) await pub.flush()
+  }
+  for (let i = 0; i < 100 && node.stats.slowConsumers === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal(node.stats.slowConsumers, 1, 'cut off by the write deadline')
+  t.equal(node.connections.size, 1, 'only the publisher is left')
+})
