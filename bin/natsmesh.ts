@@ -1,50 +1,14 @@
 #!/usr/bin/env node
-// The natsmesh command line. Each command lives in bin/commands/.
-import yargs from 'yargs'
-import { hideBin } from 'yargs/helpers'
-import { NatsmeshError } from '../src/server/errors.js'
-import { chaosCommand } from './commands/chaos.js'
-import { clusterCommand } from './commands/cluster.js'
-import { nodeCommand } from './commands/node.js'
-import { addNodeFlags, configAsFlags, nodeConfigFrom, runNode } from './commands/server.js'
-import { upCommand } from './commands/up.js'
+// The natsmesh command line. A plain `natsmesh server …` starts without
+// loading yargs (see commands/server-args.ts); everything else, help and
+// errors included, goes through bin/cli.ts. NATSMESH_CLI=yargs forces yargs.
+import { parseServerArgs } from './commands/server-args.js'
 
-function fail(err: unknown): never {
-  const message = err instanceof NatsmeshError ? err.message : err instanceof Error ? err.stack ?? err.message : String(err)
-  process.stderr.write(`natsmesh: ${message}\n`)
-  process.exit(err instanceof NatsmeshError ? 2 : 1)
+const args = process.argv.slice(2)
+const fast = process.env.NATSMESH_CLI === 'yargs' ? null : parseServerArgs(args)
+if (fast !== null) {
+  const { serverCommand } = await import('./commands/server.js')
+  await serverCommand(fast)
+} else {
+  await import('./cli.js')
 }
-
-await yargs(hideBin(process.argv))
-  .scriptName('natsmesh')
-  .usage('$0 <command> [options]')
-  .command('server', 'Run one broker node in the foreground (speaks the NATS client protocol)', (y) =>
-    addNodeFlags(y)
-      .example('$0 server -a 127.0.0.1 -p 4333', 'a single node on 127.0.0.1:4333')
-      .example('$0 server --zk 127.0.0.1:2181 --cluster nats://0.0.0.0:6222 --cluster_name prod', 'join cluster prod through ZooKeeper')
-      .example('$0 server --cluster nats://0.0.0.0:6222 --routes nats://h2:6222,nats://h3:6222 --cluster_name prod', 'a cluster from a static seed list')
-      .example('$0 server -c natsmesh.json -DV', 'options from a file, debug and protocol trace on'),
-  async (argv) => {
-    try {
-      const config = nodeConfigFrom(argv as Record<string, unknown>)
-      if (argv.check === true) {
-        process.stdout.write(`${JSON.stringify(configAsFlags(config), null, 2)}\n`)
-        return
-      }
-      await runNode(config)
-    } catch (err) {
-      fail(err)
-    }
-  })
-  .command(upCommand)
-  .command(clusterCommand)
-  .command(nodeCommand)
-  .command(chaosCommand)
-  .demandCommand(1, 'Name a command: server, up, cluster, node, chaos')
-  .strict()
-  .fail((msg, err) => fail(err ?? new NatsmeshError('NATSMESH_ERR_USAGE', `${msg}\nRun natsmesh --help for usage.`)))
-  .help()
-  .alias('h', 'help')
-  .version(false)
-  .wrap(100)
-  .parseAsync()

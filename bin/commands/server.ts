@@ -6,6 +6,7 @@ import {
   CLUSTER_OPTION_SPECS, DEFAULT_CLUSTER_OPTIONS, resolveClusterOptions, type ClusterOptions,
 } from '../../src/cluster/options.js'
 import { OptionsError } from '../../src/server/errors.js'
+import { fail } from './fail.js'
 import {
   DEFAULT_OPTIONS, formatDuration, optionsFromFlags, optionsToFlags, resolveOptions, SERVER_OPTION_SPECS,
   type OptionSpec, type ServerOptions,
@@ -89,6 +90,20 @@ export function configAsFlags(config: NodeConfig): Record<string, unknown> {
   const flags = { ...optionsToFlags(config.server, SERVER_OPTION_SPECS), ...optionsToFlags(config.cluster, CLUSTER_OPTION_SPECS) }
   if (typeof flags.zk_auth === 'string' && flags.zk_auth !== '') flags.zk_auth = `${flags.zk_auth.split(':')[0]}:***`
   return flags
+}
+
+/** The `server` command, from parsed flags: print the config (--check) or run the node. */
+export async function serverCommand(argv: Record<string, unknown>): Promise<void> {
+  try {
+    const config = nodeConfigFrom(argv)
+    if (argv.check === true) {
+      process.stdout.write(`${JSON.stringify(configAsFlags(config), null, 2)}\n`)
+      return
+    }
+    await runNode(config)
+  } catch (err) {
+    fail(err)
+  }
 }
 
 export async function runNode(config: NodeConfig): Promise<ClusterNode> {

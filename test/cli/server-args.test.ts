@@ -1,0 +1,55 @@
+// The `server` fast path (no yargs) must read arguments exactly as the yargs
+// path does, and leave everything else to yargs.
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import t from 'tap'
+import { parseServerArgs } from '../../bin/commands/server-args.js'
+import { CLI } from '../helpers/natsmesh.js'
+
+const run = promisify(execFile)
+
+async function check(args: string[], viaYargs: boolean): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...process.env, NATSMESH_CLI: viaYargs ? 'yargs' : '' }
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, 'server', ...args, '--check'], { env, timeout: 10_000 })
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string }
+    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
+  }
+}
+
+const SAME_RESULT: string[][] = [
+  [],
+  ['-a', '127.0.0.1', '-p', '4333'],
+  ['--addr=127.0.0.1', '--port=4333', '--max_payload', '512KB'],
+  ['-DV', '-n', 'edge', '--ping_interval', '2m'],
+  ['--debug', '--no-trace', '--max_pings_out', '3', '--write_deadline=5s'],
+  ['--cluster', 'nats://127.0.0.1:6222', '--routes', 'nats://127.0.0.1:6223,nats://127.0.0.1:6224', '--cluster_name', 'prod'],
+  ['--cluster', 'nats://127.0.0.1:6222', '--zk', '127.0.0.1:2181/x', '--cluster_name', 'p', '--zk_auth', 'me:secret', '--no_advertise'],
+  ['--max_payload', 'lots'],
+  ['--zk', '127.0.0.1:2181'],
+  ['-p'],
+]
+
+t.test('the fast path and yargs give the same --check output and exit code', async (t) => {
+  for (const args of SAME_RESULT) {
+    const [fast, slow] = await Promise.all([check(args, false), check(args, true)])
+    t.same({ code: fast.code, stdout: fast.stdout, stderr: fast.stderr }, { code: slow.code, stdout: slow.stdout, stderr: slow.stderr }, args.join(' ') || '(no flags)')
+  }
+})
+
+t.test('the fast path takes plain server arguments', async (t) => {
+  t.same(parseServerArgs(['server', '-p', '4333', '-DV', '--zk=h:1']), { port: '4333', debug: true, trace: true, zk: 'h:1' })
+  t.same(parseServerArgs(['server', '--no-debug', '-c', 'f.json', '--check']), { debug: false, config: 'f.json', check: true })
+})
+
+t.test('anything else is left to yargs', async (t) => {
+  for (const args of [
+    ['up'], ['server', '--help'], ['server', '-h'], ['server', '--bogus', '1'], ['server', 'extra'],
+    ['server', '-p', '1', '-p', '2'], ['server', '--debug', 'false'], ['server', '-p'], ['server', '--port', '-1'],
+    ['server', '-Dx'], ['server', '-p=4'],
+  ]) {
+    t.equal(parseServerArgs(args), null, args.join(' '))
+  }
+})
