@@ -14,6 +14,7 @@ import type { Logger } from '../server/logger.js'
 import { ChunkRelay } from '../server/read-buffer.js'
 import { COMPAT_VERSION, type Server } from '../server/server.js'
 import type { Discovery, MemberInfo } from './discovery.js'
+import { parseHostPort } from './options.js'
 import { Route, type RouteHost } from './route.js'
 
 const MATCH_CACHE_MAX = 1024
@@ -434,13 +435,4 @@ export function advertiseHost(host: string): string {
     for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address
   }
   return '127.0.0.1'
-}
-
-/** `nats://h:p`, `h:p` → { host, port }; null when it is neither. */
-export function parseHostPort(url: string): { host: string; port: number } | null {
-  const m = /^(?:[a-z-]+:\/\/)?(?:[^@/]*@)?(\[[^\]]+\]|[^:/]+):(\d+)\/?$/i.exec(url.trim())
-  if (m === null) return null
-  const port = Number(m[2])
-  if (port < 1 || port > 65535) return null
-  return { host: m[1].replace(/^\[|\]$/g, ''), port }
 }

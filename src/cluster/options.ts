@@ -48,14 +48,25 @@ export const CLUSTER_OPTION_SPECS: readonly OptionSpec<ClusterOptions>[] = [
   { key: 'routePingIntervalMs', flag: 'route_ping_interval', alias: null, kind: 'duration', describe: 'How often routes PING; max_pings_out unanswered closes the route' },
 ]
 
-/** The route listener's host and port from `nats://host:port`. */
-export function parseClusterListen(url: string): { host: string; port: number } {
-  const m = /^(?:nats(?:-route)?:\/\/)?([^:/]+|\[[^\]]+\]):(\d+)\/?$/.exec(url.trim())
-  const port = m === null ? -1 : Number(m[2])
-  if (m === null || port < 0 || port > 65535) {
-    throw new OptionsError(`--cluster: expected a URL such as nats://0.0.0.0:6222, got "${url}"`)
-  }
+/**
+ * `nats://h:p`, `h:p`, `[::1]:p` (any scheme, optional credentials) → host and
+ * port; null when it is none of those or the port is out of range. One parser
+ * for the URLs the mesh dials and the one it listens on.
+ */
+export function parseHostPort(url: string, minPort = 1): { host: string; port: number } | null {
+  const m = /^(?:[a-z-]+:\/\/)?(?:[^@/]*@)?(\[[^\]]+\]|[^:/]+):(\d+)\/?$/i.exec(url.trim())
+  if (m === null) return null
+  const port = Number(m[2])
+  if (port < minPort || port > 65535) return null
   return { host: m[1].replace(/^\[|\]$/g, ''), port }
+}
+
+/** The route listener's host and port from `nats://host:port` (port 0 picks one). */
+export function parseClusterListen(url: string): { host: string; port: number } {
+  const text = url.trim()
+  const listen = /^(?:nats(?:-route)?:\/\/)?[^@/]*\/?$/.test(text) ? parseHostPort(text, 0) : null
+  if (listen === null) throw new OptionsError(`--cluster: expected a URL such as nats://0.0.0.0:6222, got "${url}"`)
+  return listen
 }
 
 export function resolveClusterOptions(input: Partial<ClusterOptions>, server: ServerOptions): ClusterOptions {
