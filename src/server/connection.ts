@@ -91,7 +91,6 @@ export class Connection implements OpHandler, Subscriber, Reader {
   readonly remoteAddress: string
   readonly remotePort: number
   opts = new ClientOptions()
-  hasConnected = false
   flushQueued = false
   isClosed = false
   closeReason = ''
@@ -261,7 +260,6 @@ export class Connection implements OpHandler, Subscriber, Reader {
       return
     }
     this.opts = opts
-    this.hasConnected = true
     if (this.logger.isTrace) this.logger.trace(`${this.describe()} - <<- [CONNECT ${arg.toString('utf8')}]`)
     if (opts.verbose) this.sendProto(OK)
   }
