@@ -283,7 +283,7 @@ export class Mesh implements ClusterSink, RouteHost {
   routeRegistered(route: Route): boolean {
     const peerId = route.remoteId
     const selfId = this.server.id
-    const dial = route.dialUrl === null ? undefined : this.dialFor(route)
+    const dial = route.dialUrl === null ? this.seedFor(route) : this.dialFor(route)
     if (peerId === selfId) {
       if (dial !== undefined) dial.isSelf = true
       this.logger.debug(`${route.describe()} - Detected route to self, ignoring`)
@@ -293,6 +293,12 @@ export class Mesh implements ClusterSink, RouteHost {
     if (dial !== undefined) {
       dial.remoteId = peerId
       dial.attempt = 0
+      // An accepted route from a seed we were still redialing: stop, or the
+      // redial would later replace this route, and drop what is queued on it.
+      if (route.dialUrl === null && dial.timer !== null) {
+        clearTimeout(dial.timer)
+        dial.timer = null
+      }
     }
     const existing = this.routes.get(peerId)
     if (existing !== undefined) {
@@ -344,6 +350,18 @@ export class Mesh implements ClusterSink, RouteHost {
 
   private dialFor(route: Route): Dial | undefined {
     for (const d of this.dials.values()) if (d.route === route) return d
+    return undefined
+  }
+
+  /** The static seed an accepted route's peer listens on, matched by its INFO's host and port. */
+  private seedFor(route: Route): Dial | undefined {
+    const peer = route.peer
+    if (peer === null || peer.routePort === 0) return undefined
+    for (const d of this.dials.values()) {
+      if (!d.isSeed) continue
+      const seed = parseHostPort(d.url)
+      if (seed !== null && seed.port === peer.routePort && sameHost(seed.host, peer.routeHost)) return d
+    }
     return undefined
   }
 
@@ -426,6 +444,14 @@ export class Mesh implements ClusterSink, RouteHost {
     }
     return Buffer.from(`CONNECT ${JSON.stringify(connect)}\r\n`)
   }
+}
+
+/** Whether two host names mean the same machine, as far as a seed list can tell. */
+function sameHost(a: string, b: string): boolean {
+  if (a === b) return true
+  const isLocal = (h: string): boolean => h === 'localhost' || h.startsWith('127.') || h === '::1' ||
+    Object.values(os.networkInterfaces()).some((addrs) => (addrs ?? []).some((x) => x.address === h))
+  return isLocal(a) && isLocal(b)
 }
 
 /** A wildcard listen address is not something a peer or client can dial. */

@@ -61,6 +61,9 @@ export interface PeerInfo {
   /** Client URLs the peer advertises (`host:port`). */
   connectUrls: string[]
   isLameDuck: boolean
+  /** Where the peer accepts routes (its INFO's host and port), to match it to a seed URL. */
+  routeHost: string
+  routePort: number
 }
 
 export class RouteStats {
@@ -283,6 +286,8 @@ export class Route implements OpHandler, RouteTarget {
       cluster: typeof obj.cluster === 'string' ? obj.cluster : '',
       connectUrls: Array.isArray(obj.connect_urls) ? obj.connect_urls.filter((u): u is string => typeof u === 'string') : [],
       isLameDuck: obj.ldm === true,
+      routeHost: typeof obj.host === 'string' ? obj.host : '',
+      routePort: typeof obj.port === 'number' ? obj.port : 0,
     }
     if (this.peer !== null) {
       // A later INFO: new client URLs or lame duck. The id never changes on a route.

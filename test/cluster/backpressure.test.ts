@@ -9,8 +9,8 @@ t.test('a peer that stops reading for a moment pauses the publisher; nothing is 
   const [portA, portB] = [await freePort(), await freePort()]
   const routes = [`nats://127.0.0.1:${portA}`, `nats://127.0.0.1:${portB}`]
   // 8 MiB of pending bytes: without backpressure, the burst below would cut the route.
-  const a = await startMeshNode(t, { label: 'A', routes, routePort: portA, extraArgs: ['--max_pending', '8MB', '--route_ping_interval', '5s'] })
-  const b = await startMeshNode(t, { label: 'B', routes, routePort: portB, extraArgs: ['--route_ping_interval', '5s'] })
+  const a = await startMeshNode(t, { label: 'A', routes, routePort: portA, extraArgs: ['--max_pending', '8MB', '--route_ping_interval', '5s', '-D'] })
+  const b = await startMeshNode(t, { label: 'B', routes, routePort: portB, extraArgs: ['--route_ping_interval', '5s', '-D'] })
   await waitForMesh([a, b])
   const pub = await connectTo(t, a)
   const sub = await connectTo(t, b)
@@ -22,6 +22,7 @@ t.test('a peer that stops reading for a moment pauses the publisher; nothing is 
 
   // B hangs while A's client publishes 20 MiB at it: over 8 MiB, so without
   // the pause the route would be cut.
+  const burstAt = new Date().toISOString()
   b.process.kill('SIGSTOP')
   const payload = new Uint8Array(1024)
   const total = 20_000
@@ -39,7 +40,8 @@ t.test('a peer that stops reading for a moment pauses the publisher; nothing is 
   if (received !== total) {
     // Say where they went: a slow consumer or a closed route shows in a log.
     for (const [name, node] of [['A', a], ['B', b]] as const) {
-      for (const line of node.output().split('\n').filter((l) => /Slow Consumer|closed|Stale/.test(l)).slice(-10)) t.comment(`${name}: ${line}`)
+      t.comment(`burst started ${burstAt}`)
+      for (const line of node.output().split('\n').filter((l) => /Slow Consumer|closed|Stale|Route|route/.test(l)).slice(-15)) t.comment(`${name}: ${line}`)
     }
   }
   t.equal(received, total, 'every message arrived')
