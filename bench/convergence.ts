@@ -14,7 +14,7 @@
 //   fresh A+B each, median.
 import net from 'node:net'
 import { spawn } from 'node:child_process'
-import { freePort } from '../bin/commands/free-port.js'
+import { freePort } from '../src/local/free-port.js'
 import { sleep, startTarget, stopTarget, type ProcessRegistry, type Target, type TargetSpec } from './servers.js'
 import { median } from './report.js'
 

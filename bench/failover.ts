@@ -16,8 +16,8 @@
 import { Events, connect as natsConnect, type NatsConnection } from 'nats'
 import { connect as natsmeshConnect } from '../src/client/index.js'
 import { LocalCluster, LocalNode, sleep, until, waitForMesh } from '../examples/support/nodes.js'
-import { freePort } from '../bin/commands/free-port.js'
-import { startLocalZooKeeper } from '../bin/commands/local-zookeeper.js'
+import { freePort } from '../src/local/free-port.js'
+import { startLocalZooKeeper } from '../src/local/zookeeper.js'
 
 export const FAILOVER_ROUNDS = 10
 const PUBLISH_EVERY_MS = 1

@@ -4,7 +4,7 @@
 import net from 'node:net'
 import { readFileSync } from 'node:fs'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { freePort } from '../bin/commands/free-port.js'
+import { freePort } from '../src/local/free-port.js'
 
 const READY_TIMEOUT_MS = 15_000
 const ROUTES_TIMEOUT_MS = 20_000

@@ -2,7 +2,7 @@
 // bin/natsmesh.ts loads this unless the plain `server` fast path applies.
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
-import { NatsmeshError } from '../src/server/errors.js'
+import { NatsmeshError } from '../src/errors.js'
 import { fail } from './commands/fail.js'
 import { chaosCommand } from './commands/chaos.js'
 import { clusterCommand } from './commands/cluster.js'

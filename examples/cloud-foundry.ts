@@ -18,7 +18,7 @@ import path from 'node:path'
 import { JSONCodec, type NatsConnection } from 'nats'
 import { connect, type ClientEvent } from '../src/client/index.js'
 import { LocalCluster, sleep, type LocalNode } from './support/nodes.js'
-import { startLocalZooKeeper, type LocalZooKeeper } from '../bin/commands/local-zookeeper.js'
+import { startLocalZooKeeper, type LocalZooKeeper } from '../src/local/zookeeper.js'
 
 const RUN_MS = 20_000
 const KILL_AT_MS = 6_000

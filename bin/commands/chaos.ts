@@ -9,15 +9,15 @@
 // ZooKeeper follow: they watch a pipe from this process, see parent-watch.ts).
 import { writeFile } from 'node:fs/promises'
 import type { Argv, CommandModule } from 'yargs'
-import { NatsmeshError } from '../../src/server/errors.js'
-import { runFuzz, formatFuzzReport } from './chaos/fuzz.js'
-import { renderHtml } from './chaos/html.js'
+import { NatsmeshError } from '../../src/errors.js'
+import { runFuzz, formatFuzzReport } from '../../src/chaos/fuzz.js'
+import { renderHtml } from '../../src/chaos/html.js'
 import {
   DEFAULT_CONVERGE_BOUND_MS, DEFAULT_DURATION_S, DEFAULT_FUZZ_CONNECTIONS, DEFAULT_MARGIN_MS, DEFAULT_NODES, DEFAULT_RATE,
   DEFAULT_REQUEST_RATE, FAULT_KINDS, resolveChaosOptions, resolveFuzzOptions, type RawChaosFlags,
-} from './chaos/options.js'
-import { formatReport } from './chaos/report.js'
-import { runChaos } from './chaos/runner.js'
+} from '../../src/chaos/options.js'
+import { formatReport } from '../../src/chaos/report.js'
+import { runChaos } from '../../src/chaos/runner.js'
 
 interface ChaosFlags extends RawChaosFlags {
   fuzz: boolean

@@ -4,12 +4,12 @@
 // is then asked for /varz and /healthz with a short timeout; a member that
 // does not answer is still listed, as NOT ANSWERING.
 import type { Argv, CommandModule } from 'yargs'
-import { OptionsError } from '../../src/server/errors.js'
+import { OptionsError } from '../../src/errors.js'
 import { parseDuration } from '../../src/server/options.js'
 import {
   DEFAULT_HTTP_TIMEOUT, readMembers, runOperation, shortId, viewMember, viewMonitor, type NodeView,
-} from './cluster-query.js'
-import { formatTable, type Column } from './table.js'
+} from '../../src/ops/cluster-query.js'
+import { formatTable, type Column } from '../table.js'
 
 interface LsArgs {
   zk?: string

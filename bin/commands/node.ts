@@ -5,15 +5,15 @@
 // the node leave: its znode gone (when ZooKeeper is known), then its
 // monitoring port closed, which happens as the process exits.
 import type { Argv, CommandModule } from 'yargs'
-import type { MemberInfo } from '../../src/cluster/discovery.js'
-import type { ZooKeeperDiscovery } from '../../src/cluster/zookeeper.js'
-import { OptionsError } from '../../src/server/errors.js'
+import type { MemberInfo } from '../../src/discovery/discovery.js'
+import type { ZooKeeperDiscovery } from '../../src/discovery/zookeeper.js'
+import { OptionsError } from '../../src/errors.js'
 import { addZooKeeperFlags, durationFlag, zookeeperFlags } from './cluster.js'
 import {
   DEFAULT_HTTP_TIMEOUT, NoAnswer, OperationError, SHORT_ID_LENGTH, httpRequest, runOperation, serverIdAt, shortId,
   sortMembers, trimUrl, watchCluster,
-} from './cluster-query.js'
-import { formatSeconds } from './table.js'
+} from '../../src/ops/cluster-query.js'
+import { formatSeconds } from '../table.js'
 
 type Action = 'drain' | 'stop'
 

@@ -5,7 +5,7 @@ import { ClusterNode } from '../../src/cluster/node.js'
 import {
   CLUSTER_OPTION_SPECS, DEFAULT_CLUSTER_OPTIONS, resolveClusterOptions, type ClusterOptions,
 } from '../../src/cluster/options.js'
-import { OptionsError } from '../../src/server/errors.js'
+import { OptionsError } from '../../src/errors.js'
 import { fail } from './fail.js'
 import {
   DEFAULT_OPTIONS, formatDuration, optionsFromFlags, optionsToFlags, resolveOptions, SERVER_OPTION_SPECS,

@@ -10,11 +10,11 @@
 // carries the nodes' log lines, each naming its node.
 import net from 'node:net'
 import type { Argv, CommandModule } from 'yargs'
-import { OptionsError } from '../../src/server/errors.js'
-import { OperationError, httpRequest, runOperation } from './cluster-query.js'
-import { findZooKeeper, logTail, startLocalZooKeeper, type LocalZooKeeper } from './local-zookeeper.js'
-import { LocalNode, describeExit } from './local-node.js'
-import { formatTable } from './table.js'
+import { OptionsError } from '../../src/errors.js'
+import { OperationError, httpRequest, runOperation } from '../../src/ops/cluster-query.js'
+import { findZooKeeper, logTail, startLocalZooKeeper, type LocalZooKeeper } from '../../src/local/zookeeper.js'
+import { LocalNode, describeExit } from '../../src/local/node-process.js'
+import { formatTable } from '../table.js'
 
 const MAX_NODES = 32
 const NODE_READY_TIMEOUT_MS = 30_000

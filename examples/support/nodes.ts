@@ -5,8 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { connect, type NatsConnection } from 'nats'
-import { ZooKeeperDiscovery } from '../../src/cluster/zookeeper.js'
-import { freePort } from '../../bin/commands/free-port.js'
+import { ZooKeeperDiscovery } from '../../src/discovery/zookeeper.js'
+import { freePort } from '../../src/local/free-port.js'
 
 export const NATSMESH_CLI = fileURLToPath(new URL('../../bin/natsmesh.js', import.meta.url))
 const READY_TIMEOUT_MS = 20_000

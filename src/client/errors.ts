@@ -1,7 +1,7 @@
 // The client library's errors: one class, a stable code per failure (P14).
 // Errors thrown by nats.js itself (NatsError: TIMEOUT, 503, …) pass through
 // unchanged: the connection is nats.js's.
-import { NatsmeshError } from '../server/errors.js'
+import { NatsmeshError } from '../errors.js'
 
 export const CLIENT_ERROR_CODES = {
   /** An option is missing, malformed or conflicts with another; the message names it. */

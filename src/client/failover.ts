@@ -18,7 +18,7 @@
 // in use last, see pool.ts), subscribes again, and the gate releases what was
 // published in between.
 import { Events, type NatsConnection } from 'nats'
-import type { MemberInfo } from '../cluster/discovery.js'
+import type { MemberInfo } from '../discovery/discovery.js'
 import { errorText } from './errors.js'
 import type { ClientEvent, ClientEventListener } from './events.js'
 import type { Membership } from './membership.js'

@@ -9,4 +9,4 @@ export {
 export { CLIENT_ERROR_CODES, CacheError, ClientError, type CacheProblem, type ClientErrorCode } from './errors.js'
 export type { ClientEvent, ClientEventLevel, ClientEventListener, ClientEventType, NodeSource } from './events.js'
 export { CACHE_FORMAT_VERSION, readCache, type CacheContent } from './cache.js'
-export { NatsmeshError } from '../server/errors.js'
+export { NatsmeshError } from '../errors.js'

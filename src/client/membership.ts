@@ -10,9 +10,9 @@
 // failover controller; the discovery keeps retrying ZooKeeper in the
 // background, so a client that started from the cache follows ZooKeeper again
 // once it answers.
-import type { MemberInfo } from '../cluster/discovery.js'
-import { DiscoveryError } from '../cluster/discovery.js'
-import { ZooKeeperDiscovery } from '../cluster/zookeeper.js'
+import type { MemberInfo } from '../discovery/discovery.js'
+import { DiscoveryError } from '../discovery/discovery.js'
+import { ZooKeeperDiscovery } from '../discovery/zookeeper.js'
 import { CACHE_FORMAT_VERSION, CacheWriter, readCache } from './cache.js'
 import { CLIENT_ERROR_CODES, CacheError, ClientError, errorText } from './errors.js'
 import type { ClientEventListener, NodeSource } from './events.js'

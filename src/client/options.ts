@@ -1,7 +1,7 @@
 // connect()'s options: nats.js's ConnectionOptions plus ours, split and
 // validated once (P13). Everything that is not ours goes to nats.connect as it is.
 import type { ConnectionOptions } from 'nats'
-import { DEFAULT_SESSION_TIMEOUT_MS, DEFAULT_START_TIMEOUT_MS } from '../cluster/zookeeper.js'
+import { DEFAULT_SESSION_TIMEOUT_MS, DEFAULT_START_TIMEOUT_MS } from '../discovery/zookeeper.js'
 import { CLIENT_ERROR_CODES, ClientError } from './errors.js'
 import { safeListener, warnToStderr, type ClientEventListener } from './events.js'
 

@@ -13,7 +13,7 @@ import { EMPTY_CLUSTER_RESULT } from '../server/delivery.js'
 import type { Logger } from '../server/logger.js'
 import { ChunkRelay } from '../server/read-buffer.js'
 import { COMPAT_VERSION, type Server } from '../server/server.js'
-import type { Discovery, MemberInfo } from './discovery.js'
+import type { Discovery, MemberInfo } from '../discovery/discovery.js'
 import { parseHostPort } from './options.js'
 import { Route, type RouteHost } from './route.js'
 

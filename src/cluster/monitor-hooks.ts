@@ -3,7 +3,7 @@
 // ZooKeeper session. Field names follow nats-server 2.9's where it has them.
 import type { MetricFamily } from '../server/monitor-format.js'
 import { timeFields, type MonitorHooks, type RouteInfo } from '../server/monitor.js'
-import type { Discovery, DiscoveryState } from './discovery.js'
+import type { Discovery, DiscoveryState } from '../discovery/discovery.js'
 import type { Mesh } from './mesh.js'
 
 const STATES: readonly DiscoveryState[] = ['connected', 'disconnected', 'expired', 'closed', 'static']

@@ -4,12 +4,12 @@
 import type { Logger } from '../server/logger.js'
 import type { ServerOptions } from '../server/options.js'
 import { Server } from '../server/server.js'
-import type { Discovery, DiscoveryLogger } from './discovery.js'
+import type { Discovery, DiscoveryLogger } from '../discovery/discovery.js'
 import { Mesh } from './mesh.js'
 import { ClusterMonitorHooks } from './monitor-hooks.js'
 import { parseClusterListen, type ClusterOptions } from './options.js'
-import { StaticDiscovery } from './static.js'
-import { ZooKeeperDiscovery } from './zookeeper.js'
+import { StaticDiscovery } from '../discovery/static.js'
+import { ZooKeeperDiscovery } from '../discovery/zookeeper.js'
 
 export type NodeState = 'new' | 'running' | 'draining' | 'stopping' | 'stopped'
 

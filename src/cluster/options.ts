@@ -1,9 +1,9 @@
 // Cluster options: the flags that make a node join a cluster, in the same
 // table form as the server's (src/server/options.ts), so the CLI, config file
 // and --help read them the same way.
-import { OptionsError } from '../server/errors.js'
+import { OptionsError } from '../errors.js'
 import type { OptionSpec, ServerOptions } from '../server/options.js'
-import { DEFAULT_SESSION_TIMEOUT_MS } from './zookeeper.js'
+import { DEFAULT_SESSION_TIMEOUT_MS } from '../discovery/zookeeper.js'
 
 /** nats-server pings routes on its client interval (2m); a mesh wants a dead peer noticed in seconds. */
 export const DEFAULT_ROUTE_PING_INTERVAL_MS = 2000

@@ -10,20 +10,3 @@ export const ERR_INVALID_PUBLISH_SUBJECT = 'Invalid Publish Subject'
 export const ERR_STALE_CONNECTION = 'Stale Connection'
 export const ERR_NO_RESPONDERS_NEEDS_HEADERS = 'no responders requires headers support'
 export const ERR_AUTHORIZATION = 'Authorization Violation'
-
-/** Internal errors carry a stable code to grep for, and the cause. */
-export class NatsmeshError extends Error {
-  readonly code: string
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.code = code
-    this.name = new.target.name
-  }
-}
-
-/** A bad option value, flag or config key; the message names the option. */
-export class OptionsError extends NatsmeshError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('NATSMESH_ERR_OPTIONS', message, options)
-  }
-}

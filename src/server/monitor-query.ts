@@ -1,7 +1,7 @@
 // Query values of the monitoring endpoints, read as nats-server's
 // decodeBool/decodeInt (monitor.go) read them: the same spellings are
 // accepted, and anything else is a MonitorQueryError, answered with 400.
-import { NatsmeshError } from './errors.js'
+import { NatsmeshError } from '../errors.js'
 
 /** nats-server's default page size for /connz and /subsz (monitor.go DefaultConnListSize). */
 export const DEFAULT_LIST_LIMIT = 1024

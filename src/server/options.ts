@@ -2,7 +2,7 @@
 // spelling where the meaning is the same), its type, default and check. The
 // CLI, the config-file loader and /varz all read this table, so an option is
 // added in one place.
-import { OptionsError } from './errors.js'
+import { OptionsError } from '../errors.js'
 
 export const DEFAULT_HOST = '0.0.0.0'
 export const DEFAULT_PORT = 4222

@@ -5,7 +5,7 @@
 // much and where); the run's own report is printed as test comments. Timings
 // are printed, never asserted.
 import t from 'tap'
-import type { ChaosReport } from '../../bin/commands/chaos/report.js'
+import type { ChaosReport } from '../../src/chaos/report.js'
 import { runChaosCli } from './run-chaos.js'
 
 const SEED = 20261122

@@ -3,7 +3,7 @@
 // slow consumer, against one node while good clients run. Each verdict check
 // is asserted on its own; throughput ratios are printed, never asserted.
 import t from 'tap'
-import type { FuzzReport } from '../../bin/commands/chaos/fuzz.js'
+import type { FuzzReport } from '../../src/chaos/fuzz.js'
 import { runChaosCli } from './run-chaos.js'
 
 const SEED = 4242

@@ -1,6 +1,6 @@
 // Runs `natsmesh chaos …` from dist/ as a child process, the way CI and
 // operators do, and reads its JSON report. The child is started with the
-// parent watch preloaded (bin/commands/parent-watch.ts): if this test process
+// parent watch preloaded (src/local/parent-watch.ts): if this test process
 // dies (tap timeout, crash), the child gets SIGTERM and stops everything it
 // started. Not a test file: test/chaos/*.test.ts import it.
 import { spawn } from 'node:child_process'
@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url'
 import type { Test } from 'tap'
 import { CLI, ROOT } from '../helpers/natsmesh.js'
 
-const PARENT_WATCH = pathToFileURL(path.join(ROOT, 'dist', 'bin', 'commands', 'parent-watch.js')).href
+const PARENT_WATCH = pathToFileURL(path.join(ROOT, 'dist', 'src', 'local', 'parent-watch.js')).href
 /** SIGTERM (the run stops and cleans up), then SIGKILL this long later. */
 const KILL_GRACE_MS = 30_000
 

@@ -2,11 +2,11 @@
 // duplicate and order checks, send-time lookup, subject matching, the seeded
 // schedule and fuzz frames (same seed, same bytes), and window attribution.
 import t from 'tap'
-import { explainedBy } from '../../bin/commands/chaos/analysis.js'
-import { fuzzScript } from '../../bin/commands/chaos/frames.js'
-import { Random } from '../../bin/commands/chaos/random.js'
-import type { FaultReport } from '../../bin/commands/chaos/report.js'
-import { PublishLog, SeqSet, StreamTracker, subjectMatches } from '../../bin/commands/chaos/tracking.js'
+import { explainedBy } from '../../src/chaos/analysis.js'
+import { fuzzScript } from '../../src/chaos/frames.js'
+import { Random } from '../../src/chaos/random.js'
+import type { FaultReport } from '../../src/chaos/report.js'
+import { PublishLog, SeqSet, StreamTracker, subjectMatches } from '../../src/chaos/tracking.js'
 
 t.test('SeqSet reports the runs of missing sequence numbers, growing past its first size', async (t) => {
   const set = new SeqSet(8)

@@ -1,6 +1,6 @@
 // The chaos runner's seeded generator (mulberry32), for tests that print a
 // seed so a failing random case can be replayed.
-import { Random } from '../../bin/commands/chaos/random.js'
+import { Random } from '../../src/chaos/random.js'
 
 export function seededRandom(seed: number): () => number {
   const random = new Random(seed)

@@ -9,14 +9,14 @@
 //   zk.pause(); ...; zk.resume()               // SIGSTOP/SIGCONT: a hung server
 //   const proxy = await startTcpProxy(zk.port)  // proxy.cut() / heal(): partition one client
 //
-// A thin adapter over bin/commands/local-zookeeper.ts, the launcher `natsmesh
+// A thin adapter over src/local/zookeeper.ts, the launcher `natsmesh
 // up`, the chaos runner, the example and the benchmarks share: see there for
 // the JVM, its supervisor, and why a dead test process never leaves a java
 // process behind. Only the TCP proxy below is test-only.
 import net from 'node:net'
-import { startLocalZooKeeper } from '../../bin/commands/local-zookeeper.js'
+import { startLocalZooKeeper } from '../../src/local/zookeeper.js'
 
-export { fourLetterWord } from '../../bin/commands/local-zookeeper.js'
+export { fourLetterWord } from '../../src/local/zookeeper.js'
 
 export interface ZooKeeperOptions {
   /** ZooKeeper's tick; minSessionTimeout = 2 ticks. Default 500 ms, so 1 s sessions are allowed. */

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { DiscoveryError, type MemberInfo } from '../../src/cluster/discovery.js'
-import { StaticDiscovery, UNKNOWN_MEMBER_ID, isSeed, parseRouteUrls } from '../../src/cluster/static.js'
-import { discoveryConformance, makeMember } from './discovery-conformance.js'
+import { DiscoveryError, type MemberInfo } from '../../src/discovery/discovery.js'
+import { StaticDiscovery, UNKNOWN_MEMBER_ID, isSeed, parseRouteUrls } from '../../src/discovery/static.js'
+import { discoveryConformance, makeMember } from './conformance.js'
 
 const SEEDS = ['nats://127.0.0.1:6222', 'nats-route://10.0.0.2:6222']
 

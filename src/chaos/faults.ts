@@ -22,7 +22,7 @@ import type { FaultKind } from './options.js'
 import type { Random } from './random.js'
 import type { Failover, FaultReport } from './report.js'
 import { HOT_PUBLISHER, type Traffic } from './traffic.js'
-import type { LocalZooKeeper } from '../local-zookeeper.js'
+import type { LocalZooKeeper } from '../local/zookeeper.js'
 
 export const PRE_WINDOW_MS = 1_000
 const RECONNECT_POLL_MS = 50

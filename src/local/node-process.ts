@@ -6,9 +6,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import readline from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { httpRequest } from './cluster-query.js'
+import { httpRequest } from '../ops/cluster-query.js'
 
-const CLI = fileURLToPath(new URL('../natsmesh.js', import.meta.url))
+const CLI = fileURLToPath(new URL('../../bin/natsmesh.js', import.meta.url))
 const PARENT_WATCH = new URL('./parent-watch.js', import.meta.url).href
 /** Lines kept per node for error messages. */
 const LOG_TAIL_LINES = 40

@@ -6,7 +6,7 @@
 // Membership is control plane only (DESIGN.md "ZooKeeper"): a 'state' event
 // never changes members(); members change only when the source of truth says
 // so. A caller must not tear down routes because discovery lost its connection.
-import { NatsmeshError } from '../server/errors.js'
+import { NatsmeshError } from '../errors.js'
 
 /** What a node publishes about itself: the data of its znode (stable JSON). */
 export interface MemberInfo {

@@ -1,5 +1,5 @@
 // `natsmesh chaos` options: typed, defaulted and checked once (STYLE.md P13).
-import { OptionsError } from '../../../src/server/errors.js'
+import { OptionsError } from '../errors.js'
 
 export const FAULT_KINDS = ['kill', 'pause', 'drain', 'add', 'zk', 'hotkill'] as const
 export type FaultKind = typeof FAULT_KINDS[number]

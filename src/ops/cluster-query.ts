@@ -4,9 +4,9 @@
 // port (/varz and /healthz, with a short timeout, so one hung node costs its
 // row, not the command).
 import http from 'node:http'
-import type { MemberInfo } from '../../src/cluster/discovery.js'
-import { ZooKeeperDiscovery } from '../../src/cluster/zookeeper.js'
-import { NatsmeshError } from '../../src/server/errors.js'
+import type { MemberInfo } from '../discovery/discovery.js'
+import { ZooKeeperDiscovery } from '../discovery/zookeeper.js'
+import { NatsmeshError } from '../errors.js'
 
 export const DEFAULT_HTTP_TIMEOUT = '2s'
 /** How long to wait for a ZooKeeper session before saying it cannot be reached. */

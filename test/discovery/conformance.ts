@@ -9,7 +9,7 @@ import type { Test } from 'tap'
 import {
   DiscoveryError, compareMembers,
   type Discovery, type DiscoveryLogger, type DiscoveryState, type MemberInfo,
-} from '../../src/cluster/discovery.js'
+} from '../../src/discovery/discovery.js'
 
 export interface ConformanceSubject {
   discovery: Discovery

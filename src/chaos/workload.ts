@@ -12,7 +12,7 @@
 //
 // Per message only counters, one bit and a bucket increment are touched.
 import { connect as natsConnect, Events, type Msg, type NatsConnection } from 'nats'
-import { connect as meshConnect, type ClientEvent } from '../../../src/client/index.js'
+import { connect as meshConnect, type ClientEvent } from '../client/index.js'
 import { CLUSTER_NAME } from './cluster.js'
 import { AnomalyLog, BucketCounter, PublishLog, SeqSet, StreamTracker, subjectMatches } from './tracking.js'
 

@@ -9,8 +9,8 @@
 import { createWriteStream, type WriteStream } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
-import { httpRequest } from '../cluster-query.js'
-import { LocalNode, describeExit, type ExitStatus } from '../local-node.js'
+import { httpRequest } from '../ops/cluster-query.js'
+import { LocalNode, describeExit, type ExitStatus } from '../local/node-process.js'
 
 export const CLUSTER_NAME = 'chaos'
 /** Flags every chaos node gets: failures noticed in seconds, a short lame duck. */

@@ -6,11 +6,11 @@ import stringify from 'fast-json-stable-stringify'
 import {
   CreateMode, Exception, createClient, type Client, type Option, type Stat,
 } from 'node-zookeeper-client'
-import { DiscoveryError, type DiscoveryState, type MemberInfo } from '../../src/cluster/discovery.js'
-import { ZooKeeperDiscovery, digestId, parseConnectString, type ZooKeeperDiscoveryOptions } from '../../src/cluster/zookeeper.js'
+import { DiscoveryError, type DiscoveryState, type MemberInfo } from '../../src/discovery/discovery.js'
+import { ZooKeeperDiscovery, digestId, parseConnectString, type ZooKeeperDiscoveryOptions } from '../../src/discovery/zookeeper.js'
 import { freePort } from '../helpers/free-port.js'
 import { startTcpProxy, startZooKeeper, type RunningZooKeeper } from '../helpers/zookeeper.js'
-import { RecordingLogger, discoveryConformance, makeMember } from './discovery-conformance.js'
+import { RecordingLogger, discoveryConformance, makeMember } from './conformance.js'
 
 const SESSION_MS = 2_000
 const WAIT_MS = 10_000

@@ -20,7 +20,7 @@ import { Random } from './random.js'
 import { REPORT_VERSION, type ChaosReport, type FaultReport } from './report.js'
 import { AnomalyLog, BUCKET_MS } from './tracking.js'
 import { Traffic } from './traffic.js'
-import { startLocalZooKeeper, type LocalZooKeeper } from '../local-zookeeper.js'
+import { startLocalZooKeeper, type LocalZooKeeper } from '../local/zookeeper.js'
 
 const FIRST_FAULT_AFTER_MS = 3_000
 /** Quiet time kept at the end of the traffic, after the last fault's window. */
