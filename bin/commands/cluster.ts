@@ -5,7 +5,7 @@
 // does not answer is still listed, as NOT ANSWERING.
 import type { Argv, CommandModule } from 'yargs'
 import { OptionsError } from '../../src/errors.js'
-import { parseDuration } from '../../src/server/options.js'
+import { parseDuration } from '../../src/config/option-table.js'
 import {
   DEFAULT_HTTP_TIMEOUT, readMembers, runOperation, shortId, viewMember, viewMonitor, type NodeView,
 } from '../../src/ops/cluster-query.js'

@@ -7,10 +7,8 @@ import {
 } from '../../src/cluster/options.js'
 import { OptionsError } from '../../src/errors.js'
 import { fail } from './fail.js'
-import {
-  DEFAULT_OPTIONS, formatDuration, optionsFromFlags, optionsToFlags, resolveOptions, SERVER_OPTION_SPECS,
-  type OptionSpec, type ServerOptions,
-} from '../../src/server/options.js'
+import { formatDuration, optionsFromFlags, optionsToFlags, type OptionSpec } from '../../src/config/option-table.js'
+import { DEFAULT_OPTIONS, resolveOptions, SERVER_OPTION_SPECS, type ServerOptions } from '../../src/server/options.js'
 
 export interface NodeConfig {
   server: ServerOptions

@@ -2,7 +2,8 @@
 // table form as the server's (src/server/options.ts), so the CLI, config file
 // and --help read them the same way.
 import { OptionsError } from '../errors.js'
-import type { OptionSpec, ServerOptions } from '../server/options.js'
+import type { OptionSpec } from '../config/option-table.js'
+import type { ServerOptions } from '../server/options.js'
 import { DEFAULT_SESSION_TIMEOUT_MS } from '../discovery/zookeeper.js'
 
 /** nats-server pings routes on its client interval (2m); a mesh wants a dead peer noticed in seconds. */
