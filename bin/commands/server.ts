@@ -1,7 +1,7 @@
 // `natsmesh server`: one broker node in the foreground, alone or in a cluster.
 import fs from 'node:fs'
 import type { Argv } from 'yargs'
-import { ClusterNode } from '../../src/cluster/node.js'
+import { ClusterNode } from '../../src/node/cluster-node.js'
 import {
   CLUSTER_OPTION_SPECS, DEFAULT_CLUSTER_OPTIONS, resolveClusterOptions, type ClusterOptions,
 } from '../../src/cluster/options.js'
@@ -79,7 +79,7 @@ export function nodeConfigFrom(argv: Record<string, unknown>): NodeConfig {
   const cluster = resolveClusterOptions({
     ...optionsFromFlags(fromFile, CLUSTER_OPTION_SPECS, false),
     ...optionsFromFlags(pickFlags(argv, CLUSTER_OPTION_SPECS), CLUSTER_OPTION_SPECS),
-  }, server)
+  }, server.clusterName)
   return { server, cluster }
 }
 

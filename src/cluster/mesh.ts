@@ -8,16 +8,13 @@
 // meet, both sides keep the one dialed by the lower id.
 import net from 'node:net'
 import os from 'node:os'
-import type { ClusterResult, ClusterSink, RemoteQueue, RouteTarget } from '../server/delivery.js'
-import { EMPTY_CLUSTER_RESULT } from '../server/delivery.js'
-import type { Logger } from '../server/logger.js'
-import { ChunkRelay } from '../server/read-buffer.js'
-import { COMPAT_VERSION, type Server } from '../server/server.js'
 import type { Discovery, MemberInfo } from '../discovery/discovery.js'
+import type { ClusterResult, ClusterSink, EndpointContext, EndpointSettings, Logger, MeshHost } from '../server/cluster-seam.js'
+import type { PubArg } from '../server/op-handler.js'
+import { ClusterInterest } from './interest.js'
 import { parseHostPort } from './options.js'
-import { Route, type RouteHost } from './route.js'
+import { Route, routeEndpointSettings, type RouteHost } from './route.js'
 
-const MATCH_CACHE_MAX = 1024
 const DIAL_TIMEOUT_MS = 2000
 const REDIAL_MIN_MS = 100
 const REDIAL_MAX_MS = 5000
@@ -34,6 +31,8 @@ export interface MeshOptions {
   /** Leave connect_urls out of client INFO. */
   noAdvertise: boolean
   pingIntervalMs: number
+  /** false turns the per-subject cache of peer interest off (tests compare both). */
+  matchCacheEnabled?: boolean
 }
 
 /** One peer we dial: a ZooKeeper member (key = its id) or a static seed (key = its URL). */
@@ -54,22 +53,9 @@ class Dial {
   }
 }
 
-class MutableRemoteQueue implements RemoteQueue {
-  readonly name: string
-  readonly nameBytes: Buffer
-  readonly targets: RouteTarget[] = []
-  readonly weights: number[] = []
-  totalWeight = 0
-
-  constructor(name: string) {
-    this.name = name
-    this.nameBytes = Buffer.from(name, 'latin1')
-  }
-}
-
 export class Mesh implements ClusterSink, RouteHost {
-  readonly server: Server
   readonly options: MeshOptions
+  readonly routeSettings: EndpointSettings
   discovery: Discovery | null = null
   readonly logger: Logger
   /** Registered routes by peer server id. */
@@ -77,29 +63,34 @@ export class Mesh implements ClusterSink, RouteHost {
   /** Every open route, registered or still in its handshake. */
   readonly allRoutes = new Set<Route>()
   isLameDuck = false
+  private readonly host: MeshHost
   private readonly listener: net.Server
   private readonly dials = new Map<string, Dial>()
-  private readonly matchCache = new Map<string, ClusterResult>()
+  /** Registered peers' interest, matched per published subject. */
+  readonly interest: ClusterInterest
   private nextRid = 1
   private isStopping = false
   private lastInfoKey = ''
   private readonly onMembers = (members: readonly MemberInfo[]): void => this.reconcile(members)
 
-  constructor(server: Server, options: MeshOptions) {
-    this.server = server
+  constructor(host: MeshHost, options: MeshOptions) {
+    this.host = host
     this.options = options
-    this.logger = server.logger
+    this.logger = host.logger
+    this.interest = new ClusterInterest({ cacheEnabled: options.matchCacheEnabled !== false })
+    this.routeSettings = routeEndpointSettings(options.pingIntervalMs, host.maxPingsOut)
     this.listener = net.createServer({ pauseOnConnect: true }, this.onRouteSocket)
   }
 
   // ---- RouteHost ---------------------------------------------------------------
 
-  get core(): Server['core'] { return this.server.core }
-  get pool(): Server['pool'] { return this.server.pool }
+  get endpoints(): EndpointContext { return this.host.endpoints }
   get clusterName(): string { return this.options.clusterName }
-  get pingIntervalMs(): number { return this.options.pingIntervalMs }
-  get maxPingsOut(): number { return this.server.options.maxPingsOut }
-  get maxPending(): number { return this.server.options.maxPending }
+  get maxPending(): number { return this.host.maxPending }
+
+  deliverRouted(pa: PubArg, payload: Buffer, payloadStart: number, subject: string): void {
+    this.host.deliverRouted(pa, payload, payloadStart, subject)
+  }
 
   get routePort(): number {
     const addr = this.listener.address()
@@ -114,7 +105,7 @@ export class Mesh implements ClusterSink, RouteHost {
   /** `host:port` clients use, as it goes into connect_urls. */
   get clientHostPort(): string {
     return this.options.clientAdvertise !== '' ? this.options.clientAdvertise
-      : `${advertiseHost(this.server.options.host)}:${this.server.port}`
+      : `${advertiseHost(this.host.clientHost)}:${this.host.clientPort}`
   }
 
   // ---- lifecycle -----------------------------------------------------------------
@@ -130,7 +121,6 @@ export class Mesh implements ClusterSink, RouteHost {
       })
     })
     this.listener.on('error', (err) => this.logger.error(`route listener: ${err.message}`))
-    this.server.setCluster(this)
     this.logger.info(`Cluster name is ${this.options.clusterName}`)
     this.logger.info(`Listening for route connections on ${this.options.listenHost}:${this.routePort}`)
     this.publishClientInfo()
@@ -146,13 +136,13 @@ export class Mesh implements ClusterSink, RouteHost {
   /** What this node registers in ZooKeeper. */
   memberInfo(monitorUrl: string | null): MemberInfo {
     return {
-      id: this.server.id,
-      name: this.server.name,
-      version: COMPAT_VERSION,
+      id: this.host.id,
+      name: this.host.name,
+      version: this.host.version,
       clientUrl: `nats://${this.clientHostPort}`,
       routeUrl: this.routeUrl,
       monitorUrl,
-      startTime: this.server.startTime.toISOString(),
+      startTime: this.host.startTime.toISOString(),
     }
   }
 
@@ -182,7 +172,7 @@ export class Mesh implements ClusterSink, RouteHost {
 
   private reconcile(members: readonly MemberInfo[]): void {
     if (this.isStopping) return
-    const selfId = this.server.id
+    const selfId = this.host.id
     const wanted = new Set<string>()
     for (const m of members) {
       if (m.id === selfId) continue
@@ -230,8 +220,8 @@ export class Mesh implements ClusterSink, RouteHost {
       this.logger.error(`route ${d.url}: not a host:port URL; not dialing it`)
       return
     }
-    const relay = new ChunkRelay()
-    const socket = net.connect({ host: target.host, port: target.port, ...this.server.readBuffer.connectOptions(relay) })
+    const io = this.host.readBuffer.dial(target.host, target.port)
+    const socket = io.socket
     socket.setTimeout(DIAL_TIMEOUT_MS)
     const fail = (why: string): void => {
       socket.destroy()
@@ -247,8 +237,7 @@ export class Mesh implements ClusterSink, RouteHost {
       socket.setTimeout(0)
       if (this.isStopping) { socket.destroy(); return }
       const hello = Buffer.concat([this.routeConnectLine(), this.routeInfoLine()])
-      const route = new Route(this, this.nextRid++, socket, d.url, hello)
-      relay.target = route
+      const route = new Route(this, this.nextRid++, io, d.url, hello)
       d.route = route
       this.allRoutes.add(route)
       this.logger.debug(`${route.describe()} - Route connect to ${d.url}`)
@@ -270,10 +259,7 @@ export class Mesh implements ClusterSink, RouteHost {
 
   private readonly onRouteSocket = (accepted: net.Socket): void => {
     if (this.isStopping) { accepted.destroy(); return }
-    const relay = new ChunkRelay()
-    const socket = this.server.readBuffer.adopt(accepted, relay)
-    const route = new Route(this, this.nextRid++, socket, null, this.routeInfoLine())
-    relay.target = route
+    const route = new Route(this, this.nextRid++, this.host.readBuffer.adopt(accepted), null, this.routeInfoLine())
     this.allRoutes.add(route)
     this.logger.debug(`${route.describe()} - Route connection accepted`)
   }
@@ -282,7 +268,7 @@ export class Mesh implements ClusterSink, RouteHost {
 
   routeRegistered(route: Route): boolean {
     const peerId = route.remoteId
-    const selfId = this.server.id
+    const selfId = this.host.id
     const dial = route.dialUrl === null ? this.seedFor(route) : this.dialFor(route)
     if (peerId === selfId) {
       if (dial !== undefined) dial.isSelf = true
@@ -313,9 +299,9 @@ export class Mesh implements ClusterSink, RouteHost {
       }
     }
     this.routes.set(peerId, route)
-    this.matchCache.clear()
+    this.interest.addPeer(route)
     // The full local interest first: every later delta and message follows it on this connection.
-    this.server.core.forEachInterest((subject, queue, weight) => route.sendInterest(subject, queue, weight))
+    this.host.forEachInterest((subject, queue, weight) => route.sendInterest(subject, queue, weight))
     this.logger.info(`${route.describe()} - Route connection created (${route.isSolicited ? 'dialed' : 'accepted'}, ${route.peer?.serverId})`)
     this.publishClientInfo()
     return true
@@ -326,8 +312,8 @@ export class Mesh implements ClusterSink, RouteHost {
     this.publishClientInfo()
   }
 
-  routeInterestChanged(): void {
-    this.matchCache.clear()
+  routeInterestChanged(route: Route, subject: string): void {
+    if (route.isRegistered) this.interest.subjectChanged(subject)
   }
 
   routeClosed(route: Route): void {
@@ -335,7 +321,7 @@ export class Mesh implements ClusterSink, RouteHost {
     const peerId = route.remoteId
     if (peerId !== '' && this.routes.get(peerId) === route) {
       this.routes.delete(peerId)
-      this.matchCache.clear()
+      this.interest.removePeer(route)
       this.logger.info(`${route.describe()} - Route connection closed: ${route.closeReason}`)
       this.publishClientInfo()
     } else {
@@ -372,33 +358,7 @@ export class Mesh implements ClusterSink, RouteHost {
   }
 
   match(subject: string): ClusterResult {
-    if (this.routes.size === 0) return EMPTY_CLUSTER_RESULT
-    const cached = this.matchCache.get(subject)
-    if (cached !== undefined) return cached
-    const plain: Route[] = []
-    const queues: MutableRemoteQueue[] = []
-    for (const route of this.routes.values()) {
-      const r = route.interest.sublist.match(subject)
-      if (r.psubs.length !== 0) plain.push(route)
-      for (let g = 0; g < r.qsubs.length; g++) {
-        const group = r.qsubs[g]
-        let weight = 0
-        for (let k = 0; k < group.length; k++) weight += group[k].weight
-        const name = group[0].queue ?? ''
-        let rq = queues.find((q) => q.name === name)
-        if (rq === undefined) {
-          rq = new MutableRemoteQueue(name)
-          queues.push(rq)
-        }
-        rq.targets.push(route)
-        rq.weights.push(weight)
-        rq.totalWeight += weight
-      }
-    }
-    const result: ClusterResult = plain.length === 0 && queues.length === 0 ? EMPTY_CLUSTER_RESULT : { plain, queues }
-    if (this.matchCache.size >= MATCH_CACHE_MAX) this.matchCache.clear()
-    this.matchCache.set(subject, result)
-    return result
+    return this.interest.match(subject)
   }
 
   // ---- INFO ------------------------------------------------------------------------
@@ -417,19 +377,19 @@ export class Mesh implements ClusterSink, RouteHost {
     const key = JSON.stringify(extras)
     if (key === this.lastInfoKey) return
     this.lastInfoKey = key
-    this.server.updateInfo(extras)
+    this.host.updateInfo(extras)
   }
 
   private routeInfoLine(): Buffer {
     const info: Record<string, unknown> = {
-      server_id: this.server.id,
-      server_name: this.server.name,
-      version: COMPAT_VERSION,
+      server_id: this.host.id,
+      server_name: this.host.name,
+      version: this.host.version,
       proto: 1,
       host: advertiseHost(this.options.listenHost),
       port: this.routePort,
       headers: true,
-      max_payload: this.server.options.maxPayload,
+      max_payload: this.host.maxPayload,
       cluster: this.options.clusterName,
       connect_urls: this.isLameDuck ? [] : [this.clientHostPort],
     }
@@ -440,7 +400,7 @@ export class Mesh implements ClusterSink, RouteHost {
   private routeConnectLine(): Buffer {
     const connect = {
       echo: false, verbose: false, pedantic: false, tls_required: false,
-      name: this.server.id, cluster: this.options.clusterName, dynamic: false, headers: true,
+      name: this.host.id, cluster: this.options.clusterName, dynamic: false, headers: true,
     }
     return Buffer.from(`CONNECT ${JSON.stringify(connect)}\r\n`)
   }

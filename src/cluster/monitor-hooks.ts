@@ -1,9 +1,8 @@
 // What a clustered node adds to its monitoring endpoints: /routez entries,
 // /varz `cluster` and `zookeeper`, and Prometheus families for routes and the
 // ZooKeeper session. Field names follow nats-server 2.9's where it has them.
-import type { MetricFamily } from '../server/monitor-format.js'
-import { timeFields, type MonitorHooks, type RouteInfo } from '../server/monitor.js'
 import type { Discovery, DiscoveryState } from '../discovery/discovery.js'
+import type { MetricFamily, MonitorHooks, RouteRow } from '../server/cluster-seam.js'
 import type { Mesh } from './mesh.js'
 
 const STATES: readonly DiscoveryState[] = ['connected', 'disconnected', 'expired', 'closed', 'static']
@@ -25,7 +24,7 @@ export class ClusterMonitorHooks implements MonitorHooks {
         name: mesh.options.clusterName,
         addr: mesh.options.listenHost,
         cluster_port: mesh.routePort,
-        urls: [...mesh.routes.values()].map((r) => `${r.socket.remoteAddress ?? ''}:${r.socket.remotePort ?? 0}`),
+        urls: [...mesh.routes.values()].map((r) => `${r.endpoint.remoteAddress}:${r.endpoint.remotePort}`),
       },
       zookeeper: d === null ? null : {
         state: d.state,
@@ -34,47 +33,33 @@ export class ClusterMonitorHooks implements MonitorHooks {
     }
   }
 
-  routez(includeSubs: boolean, isDetail: boolean): RouteInfo[] {
-    const now = Date.now()
-    const out: RouteInfo[] = []
+  routes(includeInterest: boolean): RouteRow[] {
+    const rows: RouteRow[] = []
     for (const route of this.mesh.routes.values()) {
-      const info: RouteInfo = {
+      const e = route.endpoint
+      const interest: Array<{ subject: string; queue: string | null }> = []
+      if (includeInterest) route.interest.forEach((sub) => interest.push({ subject: sub.subject, queue: sub.queue }))
+      rows.push({
         rid: route.rid,
-        remote_id: route.remoteId,
-        remote_name: route.peer?.serverName ?? '',
-        did_solicit: route.isSolicited,
-        is_configured: route.dialUrl !== null,
-        ip: route.socket.remoteAddress ?? '',
-        port: route.socket.remotePort ?? 0,
-        ...timeFields(route.startTime, route.lastActivity, now),
-        rtt: '0s',
-        pending_size: route.outbound.pendingBytes + route.socket.writableLength,
-        in_msgs: route.stats.inMsgs,
-        out_msgs: route.stats.outMsgs,
-        in_bytes: route.stats.inBytes,
-        out_bytes: route.stats.outBytes,
+        remoteId: route.remoteId,
+        remoteName: route.peer?.serverName ?? '',
+        didSolicit: route.isSolicited,
+        isConfigured: route.dialUrl !== null,
+        ip: e.remoteAddress,
+        port: e.remotePort,
+        startMs: e.startTime,
+        lastActivityMs: e.lastActivity,
+        rttNs: 0,
+        pendingBytes: e.pendingBytes,
+        inMsgs: route.stats.inMsgs,
+        outMsgs: route.stats.outMsgs,
+        inBytes: route.stats.inBytes,
+        outBytes: route.stats.outBytes,
         subscriptions: route.interest.count,
-      }
-      // As nats-server 2.9's routez: the list holds subjects only (no queue names); a detail's
-      // sid is the route sid "$G subject [queue]".
-      if (includeSubs && isDetail) {
-        const details: NonNullable<RouteInfo['subscriptions_list_detail']> = []
-        route.interest.forEach((sub) => details.push({
-          subject: sub.subject,
-          ...(sub.queue === null ? {} : { qgroup: sub.queue }),
-          sid: sub.queue === null ? `$G ${sub.subject}` : `$G ${sub.subject} ${sub.queue}`,
-          msgs: 0,
-          cid: route.rid,
-        }))
-        info.subscriptions_list_detail = details
-      } else if (includeSubs) {
-        const subjects: string[] = []
-        route.interest.forEach((sub) => subjects.push(sub.subject))
-        info.subscriptions_list = subjects
-      }
-      out.push(info)
+        interest,
+      })
     }
-    return out
+    return rows
   }
 
   metrics(): MetricFamily[] {
@@ -85,7 +70,7 @@ export class ClusterMonitorHooks implements MonitorHooks {
     // would be dropped, with a warning in the log, on every scrape.
     const families: MetricFamily[] = [
       { name: 'natsmesh_route_pending_bytes', help: 'Bytes queued for a route and not yet written.', type: 'gauge',
-        samples: routes.map((r) => ({ labels: label(r), value: r.outbound.pendingBytes + r.socket.writableLength })) },
+        samples: routes.map((r) => ({ labels: label(r), value: r.endpoint.pendingBytes })) },
       { name: 'natsmesh_route_in_msgs_total', help: 'Messages received from a peer.', type: 'counter',
         samples: routes.map((r) => ({ labels: label(r), value: r.stats.inMsgs })) },
       { name: 'natsmesh_route_out_msgs_total', help: 'Messages forwarded to a peer.', type: 'counter',

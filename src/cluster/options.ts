@@ -3,7 +3,6 @@
 // and --help read them the same way.
 import { OptionsError } from '../errors.js'
 import type { OptionSpec } from '../config/option-table.js'
-import type { ServerOptions } from '../server/options.js'
 import { DEFAULT_SESSION_TIMEOUT_MS } from '../discovery/zookeeper.js'
 
 /** nats-server pings routes on its client interval (2m); a mesh wants a dead peer noticed in seconds. */
@@ -70,7 +69,8 @@ export function parseClusterListen(url: string): { host: string; port: number } 
   return listen
 }
 
-export function resolveClusterOptions(input: Partial<ClusterOptions>, server: ServerOptions): ClusterOptions {
+/** clusterName is the server's --cluster_name ('' when not given). */
+export function resolveClusterOptions(input: Partial<ClusterOptions>, clusterName: string): ClusterOptions {
   const opts: ClusterOptions = { ...DEFAULT_CLUSTER_OPTIONS, ...input }
   const isClustered = opts.clusterListen !== ''
   if (!isClustered && (opts.zookeeper !== '' || opts.routes.length > 0)) {
@@ -81,7 +81,7 @@ export function resolveClusterOptions(input: Partial<ClusterOptions>, server: Se
   }
   if (isClustered) {
     parseClusterListen(opts.clusterListen)
-    if (server.clusterName === '') throw new OptionsError('--cluster_name is required with --cluster')
+    if (clusterName === '') throw new OptionsError('--cluster_name is required with --cluster')
   }
   if (opts.zkAuth !== '' && !/^[^:]+:.+$/.test(opts.zkAuth)) throw new OptionsError('--zk_auth: expected user:password')
   return opts

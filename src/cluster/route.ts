@@ -9,47 +9,60 @@
 //
 // Interest deltas and messages share this one ordered connection: a client's
 // SUB reaches the peer before anything that client publishes afterwards.
+// The socket, read loop, outbound bytes, keepalive and closing are the
+// server's Endpoint, as for client connections; this file adds the route ops.
 // Read loop only.
-import type { Socket } from 'node:net'
-import { splitArgs, parseSize } from '../server/args.js'
-import type { Reader, RouteTarget } from '../server/delivery.js'
-import type { Logger } from '../server/logger.js'
-import type { OpHandler, PubArg } from '../server/op-handler.js'
-import { copyBytes, Outbound, type ChunkPool } from '../server/outbound.js'
-import { Parser, ROUTE_OPS } from '../server/parser.js'
-import { LastSubject } from '../server/subject-cache.js'
-import type { DeliveryCore } from '../server/delivery.js'
+import type { EndpointContext, EndpointSettings, Logger, Reader, RelayedSocket, RouteTarget } from '../server/cluster-seam.js'
+import { Endpoint } from '../server/endpoint.js'
+import { MsgWriter } from '../server/msg-writer.js'
+import { LastSubject, parseSize, splitArgs, type OpHandler, type PubArg } from '../server/op-handler.js'
 import { PeerInterest } from './interest.js'
 
-const PING = Buffer.from('PING\r\n')
-const PONG = Buffer.from('PONG\r\n')
-const CRLF = Buffer.from('\r\n')
-const RMSG_G = Buffer.from('RMSG $G ')
-const HMSG_G = Buffer.from('HMSG $G ')
-const SPACE = 0x20
-const PLUS = 0x2b
-const PIPE = 0x7c
 /** Routes carry whatever any member accepted from its clients, queue name lists included. */
 const ROUTE_MAX_CONTROL_LINE = 64 * 1024
 const ROUTE_MAX_PAYLOAD = 999_999_999
 /** Past this many queued bytes a route pauses the publisher feeding it (until 'drain'). */
 const ROUTE_STALL_BYTES = 4 * 1024 * 1024
+/** How long a closing route may take to take its last bytes. */
+const ROUTE_CLOSE_TIMEOUT_MS = 2000
+
+/**
+ * Route endpoints: a stale peer is cut at once without a word (it is not
+ * reading anyway), and a route is never under a write deadline: it pauses
+ * publishers instead (see sendMsg).
+ */
+export function routeEndpointSettings(pingIntervalMs: number, maxPingsOut: number): EndpointSettings {
+  return {
+    ops: 'route',
+    label: 'Route',
+    maxControlLine: ROUTE_MAX_CONTROL_LINE,
+    maxPayload: ROUTE_MAX_PAYLOAD,
+    pingIntervalMs,
+    maxPingsOut,
+    staleError: null,
+    writeDeadlineMs: 0,
+    closeTimeoutMs: ROUTE_CLOSE_TIMEOUT_MS,
+    peerClosedReason: 'Route Closed',
+    staleLogLevel: 'info',
+    faultLogLevel: 'warn',
+  }
+}
 
 /** What a route needs from the mesh that owns it. */
 export interface RouteHost {
-  readonly core: DeliveryCore
-  readonly pool: ChunkPool
+  readonly endpoints: EndpointContext
+  readonly routeSettings: EndpointSettings
   readonly logger: Logger
   readonly clusterName: string
-  readonly pingIntervalMs: number
-  readonly maxPingsOut: number
   readonly maxPending: number
+  /** A message from the peer, for local subscribers only (one hop). */
+  deliverRouted(pa: PubArg, payload: Buffer, payloadStart: number, subject: string): void
   /** The peer's INFO named it; false means close (self, duplicate, or wrong cluster). */
   routeRegistered(route: Route): boolean
   /** The peer sent a later INFO (connect_urls, lame duck). */
   routeInfoChanged(route: Route): void
-  /** The peer's interest changed: cached cluster matches are stale. */
-  routeInterestChanged(route: Route): void
+  /** The peer's interest in `subject` changed: cached cluster matches of it are stale. */
+  routeInterestChanged(route: Route, subject: string): void
   routeClosed(route: Route): void
 }
 
@@ -75,84 +88,56 @@ export class RouteStats {
 
 export class Route implements OpHandler, RouteTarget {
   readonly rid: number
-  readonly socket: Socket
+  readonly endpoint: Endpoint
   /** We dialed it (nats-server's did_solicit). */
   readonly isSolicited: boolean
   /** The URL we dialed, or null for an accepted route. */
   readonly dialUrl: string | null
-  readonly outbound: Outbound
-  readonly parser: Parser
   readonly interest = new PeerInterest()
   readonly stats = new RouteStats()
-  readonly startTime = Date.now()
   peer: PeerInfo | null = null
   isRegistered = false
-  isClosed = false
-  closeReason = ''
-  flushQueued = false
-  lastActivity = Date.now()
-  pingsOut = 0
   private readonly host: RouteHost
-  private readonly core: DeliveryCore
   private readonly logger: Logger
-  private pingTimer: NodeJS.Timeout | null = null
   private readonly argViews: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)]
-  private line = Buffer.allocUnsafe(1024)
+  private readonly writer = new MsgWriter()
   /** Client connections paused until this route's socket drains. */
   private readonly stalled = new Set<Reader>()
   private readonly lastSubject = new LastSubject()
 
-  constructor(host: RouteHost, rid: number, socket: Socket, dialUrl: string | null, hello: Buffer) {
+  constructor(host: RouteHost, rid: number, io: RelayedSocket, dialUrl: string | null, hello: Buffer) {
     this.host = host
-    this.core = host.core
     this.logger = host.logger
     this.rid = rid
-    this.socket = socket
     this.dialUrl = dialUrl
     this.isSolicited = dialUrl !== null
-    this.outbound = new Outbound(host.pool)
-    this.parser = new Parser(this, ROUTE_OPS)
-    this.parser.maxControlLine = ROUTE_MAX_CONTROL_LINE
-    this.parser.maxPayload = ROUTE_MAX_PAYLOAD
-    socket.setNoDelay(true)
-    socket.on('error', this.onError)
-    socket.on('close', this.onClose)
-    socket.on('drain', this.onDrain)
-    this.pingTimer = setInterval(this.onPingTimer, host.pingIntervalMs)
-    this.pingTimer.unref()
-    this.sendProto(hello)
+    this.endpoint = new Endpoint(host.endpoints, io, this, host.routeSettings, hello)
   }
 
+  get isClosed(): boolean { return this.endpoint.isClosed }
+  get closeReason(): string { return this.endpoint.closeReason }
+  get remoteId(): string { return this.peer?.serverId ?? '' }
+
   describe(): string {
-    const who = this.peer === null ? (this.dialUrl ?? `${this.socket.remoteAddress}:${this.socket.remotePort}`) : `${this.peer.serverName}`
+    const e = this.endpoint
+    const who = this.peer === null ? (this.dialUrl ?? `${e.remoteAddress}:${e.remotePort}`) : `${this.peer.serverName}`
     return `rid:${this.rid} ${who}`
   }
 
-  get remoteId(): string { return this.peer?.serverId ?? '' }
+  // ---- endpoint events (EndpointOwner) --------------------------------------------
 
-  // ---- socket events ---------------------------------------------------------
-
-  /** One read from the socket (a view of the shared read buffer: see server/read-buffer.ts). */
-  readChunk(chunk: Buffer): void {
-    if (this.isClosed) return
-    this.lastActivity = Date.now()
-    const core = this.core
-    // Routed messages are never forwarded to another route, so a route is never paused by one.
-    core.beginRead(null)
-    this.parser.parse(chunk)
-    core.endRead()
-  }
-
-  private readonly onError = (err: Error): void => {
-    this.closeRoute(`Socket Error: ${err.message}`)
-  }
-
-  private readonly onClose = (): void => {
-    this.closeRoute('Route Closed')
-  }
-
-  private readonly onDrain = (): void => {
+  socketDrained(): void {
     this.resumeStalled()
+  }
+
+  slowConsumer(): void {
+    // A route cut as a slow consumer is logged by the endpoint and counted nowhere else.
+  }
+
+  /** All interest learned from the peer goes with it, at once (the mesh drops this route). */
+  endpointClosed(): void {
+    this.resumeStalled()
+    this.host.routeClosed(this)
   }
 
   private resumeStalled(): void {
@@ -162,32 +147,12 @@ export class Route implements OpHandler, RouteTarget {
     for (const r of readers) r.resumeReading()
   }
 
-  private readonly onPingTimer = (): void => {
-    if (this.isClosed) return
-    // A route lives or dies by its own PING/PONG, never by ZooKeeper.
-    if (this.pingsOut + 1 > this.host.maxPingsOut) {
-      this.logger.info(`${this.describe()} - Stale Route Connection - Closing`)
-      this.closeRoute('Stale Connection', true)
-      return
-    }
-    this.pingsOut++
-    this.sendProto(PING)
+  closeRoute(reason: string, isAbrupt = false): void {
+    this.endpoint.close(reason, isAbrupt)
   }
-
-  // ---- outbound --------------------------------------------------------------
 
   sendProto(bytes: Buffer): void {
-    if (this.isClosed) return
-    this.outbound.appendAll(bytes)
-    this.core.queueFlush(this)
-  }
-
-  flushOutbound(): void {
-    if (this.socket.destroyed) {
-      this.outbound.discard()
-      return
-    }
-    this.outbound.flushTo(this.socket)
+    this.endpoint.sendProto(bytes)
   }
 
   /** RS+ for interest that appeared or a queue weight that changed; RS- when weight is 0. */
@@ -195,70 +160,24 @@ export class Route implements OpHandler, RouteTarget {
     let line: string
     if (weight === 0) line = queue === null ? `RS- $G ${subject}\r\n` : `RS- $G ${subject} ${queue}\r\n`
     else line = queue === null ? `RS+ $G ${subject}\r\n` : `RS+ $G ${subject} ${queue} ${weight}\r\n`
-    this.sendProto(Buffer.from(line, 'latin1'))
+    this.endpoint.sendProto(Buffer.from(line, 'latin1'))
   }
 
   /** RouteTarget: one RMSG/HMSG, naming the queue groups this peer was picked for. */
-  sendMsg(pa: PubArg, payload: Buffer, payloadStart: number, queues: readonly Buffer[], queueCount: number): void {
-    if (this.isClosed) return
-    const src = pa.line
-    const hasHdr = pa.hdrSize >= 0
-    let need = 8 + pa.subjectLength + 4 + (pa.replyEnd - pa.replyStart + 1) +
-      (pa.hdrSizeEnd - pa.hdrSizeStart) + 1 + (pa.sizeEnd - pa.sizeStart) + 2
-    for (let q = 0; q < queueCount; q++) need += queues[q].length + 1
-    if (need > this.line.length) this.line = Buffer.allocUnsafe(need * 2)
-    const line = this.line
-    const op = hasHdr ? HMSG_G : RMSG_G
-    let n = copyBytes(op, 0, op.length, line, 0)
-    n += copyBytes(src, pa.subjectStart, pa.subjectEnd, line, n)
-    line[n++] = SPACE
-    if (queueCount > 0) {
-      // nats-server: `+ reply q…` when there is a reply, `| q…` when not.
-      if (pa.hasReply) {
-        line[n++] = PLUS
-        line[n++] = SPACE
-        n += copyBytes(src, pa.replyStart, pa.replyEnd, line, n)
-        line[n++] = SPACE
-      } else {
-        line[n++] = PIPE
-        line[n++] = SPACE
-      }
-      for (let q = 0; q < queueCount; q++) {
-        n += copyBytes(queues[q], 0, queues[q].length, line, n)
-        line[n++] = SPACE
-      }
-    } else if (pa.hasReply) {
-      n += copyBytes(src, pa.replyStart, pa.replyEnd, line, n)
-      line[n++] = SPACE
-    }
-    if (hasHdr) {
-      n += copyBytes(src, pa.hdrSizeStart, pa.hdrSizeEnd, line, n)
-      line[n++] = SPACE
-    }
-    n += copyBytes(src, pa.sizeStart, pa.sizeEnd, line, n)
-    line[n++] = 0x0d
-    line[n++] = 0x0a
-    const out = this.outbound
-    out.append(line, 0, n)
-    out.append(payload, payloadStart, payloadStart + pa.size)
-    out.append(CRLF, 0, 2)
+  sendMsg(pa: PubArg, payload: Buffer, payloadStart: number, queues: readonly Buffer[], queueCount: number, publisher: Reader): void {
+    const endpoint = this.endpoint
+    if (endpoint.isClosed) return
+    this.writer.appendRoutedMsg(endpoint.outbound, pa, payload, payloadStart, queues, queueCount)
     this.stats.outMsgs++
     this.stats.outBytes += pa.size
-    this.core.queueFlush(this)
-    const pending = out.pendingBytes + this.socket.writableLength
-    if (pending > ROUTE_STALL_BYTES) {
+    endpoint.queueFlush()
+    if (endpoint.pendingBytes > ROUTE_STALL_BYTES && !this.stalled.has(publisher)) {
       // Backpressure: the publisher waits for this route to drain rather than
       // the route, which carries everyone's traffic to the peer, being cut off.
-      const reader = this.core.reader
-      if (reader !== null && !this.stalled.has(reader)) {
-        this.stalled.add(reader)
-        reader.pauseReading()
-      }
+      this.stalled.add(publisher)
+      publisher.pauseReading()
     }
-    if (pending > this.host.maxPending) {
-      this.logger.warn(`${this.describe()} - Slow Consumer Detected on route: MaxPending of ${this.host.maxPending} Exceeded`)
-      this.closeRoute('Slow Consumer (Pending Bytes)', true)
-    }
+    endpoint.checkMaxPending(this.host.maxPending)
   }
 
   // ---- route ops (OpHandler) ---------------------------------------------------
@@ -326,7 +245,7 @@ export class Route implements OpHandler, RouteTarget {
       return
     }
     if (this.logger.isTrace) this.logger.trace(`${this.describe()} - <<- [RS+ ${arg.toString('latin1')}]`)
-    if (this.interest.add(subject, queue, weight)) this.host.routeInterestChanged(this)
+    if (this.interest.add(subject, queue, weight)) this.host.routeInterestChanged(this, subject)
   }
 
   processUnsub(arg: Buffer): void {
@@ -338,8 +257,9 @@ export class Route implements OpHandler, RouteTarget {
     }
     if (!isGlobal(args[0])) return
     if (this.logger.isTrace) this.logger.trace(`${this.describe()} - <<- [RS- ${arg.toString('latin1')}]`)
-    if (this.interest.remove(args[1].toString('latin1'), n === 3 ? args[2].toString('latin1') : null)) {
-      this.host.routeInterestChanged(this)
+    const subject = args[1].toString('latin1')
+    if (this.interest.remove(subject, n === 3 ? args[2].toString('latin1') : null)) {
+      this.host.routeInterestChanged(this, subject)
     }
   }
 
@@ -349,15 +269,15 @@ export class Route implements OpHandler, RouteTarget {
     if (pa.accountEnd - pa.accountStart !== 2 || line[pa.accountStart] !== 0x24 || line[pa.accountStart + 1] !== 0x47) return
     this.stats.inMsgs++
     this.stats.inBytes += pa.size
-    this.core.deliverRouted(pa, payload, payloadStart, this.lastSubject.decode(line, pa.subjectStart, pa.subjectEnd))
+    this.host.deliverRouted(pa, payload, payloadStart, this.lastSubject.decode(line, pa.subjectStart, pa.subjectEnd))
   }
 
   processPing(): void {
-    this.sendProto(PONG)
+    this.endpoint.sendPong()
   }
 
   processPong(): void {
-    this.pingsOut = 0
+    this.endpoint.pongReceived()
   }
 
   processErr(arg: Buffer): void {
@@ -370,30 +290,7 @@ export class Route implements OpHandler, RouteTarget {
   }
 
   protocolError(wireError: string | null, detail: string): void {
-    this.parser.halt()
-    if (wireError !== null) this.sendProto(Buffer.from(`-ERR '${wireError}'\r\n`, 'latin1'))
-    this.logger.warn(`${this.describe()} - ${detail}`)
-    this.closeRoute('Protocol Violation')
-  }
-
-  /** Closes once. All interest learned from the peer goes with it, at once. */
-  closeRoute(reason: string, isAbrupt = false): void {
-    if (this.isClosed) return
-    this.isClosed = true
-    this.closeReason = reason
-    this.parser.halt()
-    if (this.pingTimer !== null) clearInterval(this.pingTimer)
-    this.pingTimer = null
-    this.resumeStalled()
-    if (isAbrupt || this.socket.destroyed) {
-      this.outbound.discard()
-      this.socket.destroy()
-    } else {
-      this.outbound.flushTo(this.socket)
-      this.socket.end()
-      setTimeout(() => this.socket.destroy(), 2000).unref()
-    }
-    this.host.routeClosed(this)
+    this.endpoint.protocolError(wireError, detail)
   }
 }
 

@@ -1,72 +1,16 @@
 // The delivery core: one match per published message, MSG/HMSG bytes appended
 // to each matching subscriber's outbound buffer, one hop to the cluster, and
-// one flush per touched connection at the end of each read chunk. Read loop
-// only: everything here runs synchronously inside one socket 'data' event or
-// one microtask.
+// one flush per touched connection at the end of each read chunk (FlushQueue).
+// Read loop only: everything here runs synchronously inside one socket 'data'
+// event or one microtask.
+import { NO_CLUSTER, type ClusterResult, type ClusterSink, type Reader, type RemoteQueue, type RouteTarget } from './cluster-seam.js'
+import type { FlushQueue } from './flush.js'
+import { MsgWriter } from './msg-writer.js'
 import type { PubArg } from './op-handler.js'
 import { Sublist, type SublistResult } from './sublist.js'
-import type { Flushable, Subscriber, Subscription } from './subscription.js'
-import { copyBytes } from './outbound.js'
-
-/**
- * A connection whose reads can be paused: a route that backs up pauses the
- * client whose publishes filled it, instead of being cut off (see Route).
- */
-export interface Reader {
-  pauseReading(): void
-  resumeReading(): void
-}
-
-/** A peer node as the delivery core sees it: somewhere to send one RMSG/HMSG. */
-export interface RouteTarget {
-  /**
-   * payload[payloadStart, +pa.size) is the message; queues[0..queueCount) name the
-   * queue groups this peer must serve; none means plain subscribers only.
-   */
-  sendMsg(pa: PubArg, payload: Buffer, payloadStart: number, queues: readonly Buffer[], queueCount: number): void
-}
-
-export interface RemoteQueue {
-  readonly name: string
-  readonly nameBytes: Buffer
-  readonly targets: readonly RouteTarget[]
-  readonly weights: readonly number[]
-  readonly totalWeight: number
-}
-
-/** Which peers want a subject: plain interest, and queue groups with their members' weights. */
-export interface ClusterResult {
-  readonly plain: readonly RouteTarget[]
-  readonly queues: readonly RemoteQueue[]
-}
-
-/**
- * What the server needs from the cluster (implemented in src/cluster, never
- * imported from there). Messages from routes come back through
- * DeliveryCore.deliverRouted, which never calls match: the one-hop rule.
- */
-export interface ClusterSink {
-  /**
-   * Local interest changed. weight is the number of local subscriptions on
-   * (subject, queue) now; the core calls this only when it matters: a plain
-   * subject going 0→1 or 1→0, and every change of a queue group's count.
-   */
-  interestChanged(subject: string, queue: string | null, weight: number): void
-  match(subject: string): ClusterResult
-}
-
-export const EMPTY_CLUSTER_RESULT: ClusterResult = Object.freeze({ plain: [], queues: [] })
-
-/** Single-node mode: no routes, no branches on "is there a cluster". */
-export const NO_CLUSTER: ClusterSink = Object.freeze({
-  interestChanged(): void {},
-  match(): ClusterResult { return EMPTY_CLUSTER_RESULT },
-})
+import type { Subscriber, Subscription } from './subscription.js'
 
 const CRLF = Buffer.from('\r\n')
-const MSG_OP = Buffer.from('MSG ')
-const HMSG_OP = Buffer.from('HMSG ')
-const SPACE = 0x20
 const NO_RESPONDERS_HDR = Buffer.from('NATS/1.0 503\r\n\r\n')
 
 export class DeliveryStats {
@@ -82,20 +26,15 @@ export class DeliveryCore {
   cluster: ClusterSink = NO_CLUSTER
   /** Local subscription counts per `subject` or `subject queue`, to send only the interest deltas that matter. */
   private readonly interest = new Map<string, number>()
-  private toFlush: Flushable[] = []
-  private isInRead = false
-  /** The connection whose read chunk is being processed; null outside reads. */
-  reader: Reader | null = null
-  private isFlushScheduled = false
-  private readonly flushAllBound = (): void => this.flushAll()
-  /** Scratch for one MSG control line: `MSG subj sid [reply] size\r\n`. Grows to the longest line seen. */
-  private line = Buffer.allocUnsafe(1024)
+  private readonly flusher: FlushQueue
+  private readonly writer = new MsgWriter()
   // Per-message scratch for picking queue members on peers.
   private readonly pickedTargets: RouteTarget[] = []
   private readonly pickedQueues: Buffer[][] = []
   private pickedCount = 0
 
-  constructor(sublist: Sublist<Subscription> = new Sublist<Subscription>()) {
+  constructor(flusher: FlushQueue, sublist: Sublist<Subscription> = new Sublist<Subscription>()) {
+    this.flusher = flusher
     this.sublist = sublist
   }
 
@@ -133,42 +72,6 @@ export class DeliveryCore {
     }
   }
 
-  // ---- flushing --------------------------------------------------------------
-
-  /** Marks f to be flushed once at the end of this read chunk (or in a microtask outside reads). */
-  queueFlush(f: Flushable): void {
-    if (f.flushQueued) return
-    f.flushQueued = true
-    this.toFlush.push(f)
-    if (!this.isInRead && !this.isFlushScheduled) {
-      this.isFlushScheduled = true
-      queueMicrotask(this.flushAllBound)
-    }
-  }
-
-  beginRead(reader: Reader | null): void {
-    this.isInRead = true
-    this.reader = reader
-  }
-
-  endRead(): void {
-    this.isInRead = false
-    this.reader = null
-    this.flushAll()
-  }
-
-  private flushAll(): void {
-    this.isFlushScheduled = false
-    const list = this.toFlush
-    // A flush can close a connection, which may queue more; take the list first.
-    this.toFlush = []
-    for (let i = 0; i < list.length; i++) {
-      const f = list[i]
-      f.flushQueued = false
-      f.flushOutbound()
-    }
-  }
-
   // ---- delivery --------------------------------------------------------------
 
   /**
@@ -188,7 +91,7 @@ export class DeliveryCore {
       this.pickedCount = 0
     }
     if (remote.plain.length !== 0 || this.pickedCount !== 0) {
-      this.forward(remote, pa, payload, payloadStart)
+      this.forward(remote, pa, payload, payloadStart, from.endpoint)
       delivered = true
     }
     return delivered
@@ -223,13 +126,13 @@ export class DeliveryCore {
     for (let i = 0; i < result.psubs.length; i++) {
       const sub = result.psubs[i]
       if (sub.client !== client) continue
-      const out = client.outbound
+      const out = client.endpoint.outbound
       const size = String(NO_RESPONDERS_HDR.length)
       const head = Buffer.from(`HMSG ${replySubject} ${sub.sid.toString('latin1')} ${size} ${size}\r\n`, 'latin1')
       out.appendAll(head)
       out.appendAll(NO_RESPONDERS_HDR)
       out.appendAll(CRLF)
-      this.queueFlush(client)
+      this.flusher.queueFlush(client.endpoint)
       client.afterDeliver(sub, NO_RESPONDERS_HDR.length)
       return
     }
@@ -314,7 +217,7 @@ export class DeliveryCore {
   }
 
   /** One RMSG per peer: plain interest, plus the queue groups it was picked for. */
-  private forward(remote: ClusterResult, pa: PubArg, payload: Buffer, payloadStart: number): void {
+  private forward(remote: ClusterResult, pa: PubArg, payload: Buffer, payloadStart: number, publisher: Reader): void {
     const plain = remote.plain
     const picked = this.pickedCount
     for (let i = 0; i < plain.length; i++) {
@@ -323,73 +226,31 @@ export class DeliveryCore {
       while (slot < picked && this.pickedTargets[slot] !== target) slot++
       if (slot < picked) {
         const queues = this.pickedQueues[slot]
-        target.sendMsg(pa, payload, payloadStart, queues, queues.length)
+        target.sendMsg(pa, payload, payloadStart, queues, queues.length, publisher)
         queues.length = 0
       } else {
-        target.sendMsg(pa, payload, payloadStart, EMPTY_QUEUES, 0)
+        target.sendMsg(pa, payload, payloadStart, EMPTY_QUEUES, 0, publisher)
       }
     }
     for (let slot = 0; slot < picked; slot++) {
       const queues = this.pickedQueues[slot]
-      if (queues.length !== 0) this.pickedTargets[slot].sendMsg(pa, payload, payloadStart, queues, queues.length)
+      if (queues.length !== 0) this.pickedTargets[slot].sendMsg(pa, payload, payloadStart, queues, queues.length, publisher)
       queues.length = 0
       this.pickedTargets[slot] = NO_TARGET
     }
     this.pickedCount = 0
   }
 
-  /**
-   * Appends `MSG subj sid [reply] size\r\n<payload>\r\n` (or HMSG) to the
-   * subscriber's outbound buffer, copying the publisher's bytes: nothing is
-   * formatted per delivery.
-   */
+  /** One MSG/HMSG to one subscription (the line from the shared MsgWriter), counted and queued for this read's flush. */
   deliverMsg(sub: Subscription, pa: PubArg, payload: Buffer, payloadStart: number): void {
     const client = sub.client
-    const out = client.outbound
-    const src = pa.line
-    const hasHdr = pa.hdrSize >= 0
-    const withHdr = hasHdr && client.hasHeaders
-    let bodyStart = payloadStart
-    let sizeDigits: Buffer = src
-    let sizeStart = pa.sizeStart
-    let sizeEnd = pa.sizeEnd
-    if (hasHdr && !withHdr) {
-      // nats-server strips the headers for clients that did not ask for them.
-      bodyStart += pa.hdrSize
-      sizeDigits = Buffer.from(String(pa.size - pa.hdrSize), 'latin1')
-      sizeStart = 0
-      sizeEnd = sizeDigits.length
-    }
-    const bodyEnd = payloadStart + pa.size
-    const lineLength = 5 + pa.subjectLength + 1 + sub.sid.length + 1 +
-      (pa.replyEnd - pa.replyStart + 1) + (pa.hdrSizeEnd - pa.hdrSizeStart + 1) + (sizeEnd - sizeStart) + 2
-    if (lineLength > this.line.length) this.line = Buffer.allocUnsafe(lineLength * 2)
-    const line = this.line
-    const op = withHdr ? HMSG_OP : MSG_OP
-    let n = copyBytes(op, 0, op.length, line, 0)
-    n += copyBytes(src, pa.subjectStart, pa.subjectEnd, line, n)
-    line[n++] = SPACE
-    n += copyBytes(sub.sid, 0, sub.sid.length, line, n)
-    line[n++] = SPACE
-    if (pa.replyStart >= 0) {
-      n += copyBytes(src, pa.replyStart, pa.replyEnd, line, n)
-      line[n++] = SPACE
-    }
-    if (withHdr) {
-      n += copyBytes(src, pa.hdrSizeStart, pa.hdrSizeEnd, line, n)
-      line[n++] = SPACE
-    }
-    n += copyBytes(sizeDigits, sizeStart, sizeEnd, line, n)
-    line[n++] = 0x0d
-    line[n++] = 0x0a
-    out.append(line, 0, n)
-    out.append(payload, bodyStart, bodyEnd)
-    out.append(CRLF, 0, 2)
+    const endpoint = client.endpoint
+    const bytes = this.writer.appendMsg(endpoint.outbound, pa, payload, payloadStart, sub.sid, client.hasHeaders)
     const stats = this.stats
     stats.outMsgs++
-    stats.outBytes += bodyEnd - bodyStart
-    this.queueFlush(client)
-    client.afterDeliver(sub, bodyEnd - bodyStart)
+    stats.outBytes += bytes
+    this.flusher.queueFlush(endpoint)
+    client.afterDeliver(sub, bytes)
   }
 }
 

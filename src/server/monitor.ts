@@ -8,11 +8,12 @@
 // file never imports src/cluster (P9).
 import http from 'node:http'
 import os from 'node:os'
+import { NO_MONITOR_HOOKS, type MonitorHooks, type RouteRow } from './cluster-seam.js'
 import type { Connection } from './connection.js'
 import type { DeliveryStats } from './delivery.js'
 import type { Logger } from './logger.js'
 import {
-  checkFamily, formatUptime, goDurationJson, writeFamily, type MetricFamily,
+  checkFamily, formatGoDuration, formatUptime, goDurationJson, writeFamily, type MetricFamily,
 } from './monitor-format.js'
 import { MonitorQueryError, queryBool, queryInt, queryPage, querySubs, type SubsOption } from './monitor-query.js'
 import type { ServerOptions } from './options.js'
@@ -59,27 +60,6 @@ export interface RouteInfo {
   subscriptions_list_detail?: SubDetail[]
 }
 
-/**
- * What the cluster adds to the monitor (implemented in src/cluster/mesh.ts,
- * installed with server.setMonitorHooks). Called on each request; a hook that
- * throws costs its own fields only (it is logged), except in /routez, which
- * is all hook and answers 500.
- */
-export interface MonitorHooks {
-  /** Extra /varz fields, merged last: `cluster` {name, addr, cluster_port, urls}, `zookeeper` {state, members}, `remotes`. */
-  varz(): Record<string, unknown>
-  /** Current routes. includeSubs: fill subscriptions_list, or subscriptions_list_detail when isDetail too. */
-  routez(includeSubs: boolean, isDetail: boolean): RouteInfo[]
-  /** Extra Prometheus families (natsmesh_ prefix): route msgs, pending per route, ZooKeeper state. */
-  metrics(): MetricFamily[]
-}
-
-export const NO_MONITOR_HOOKS: MonitorHooks = Object.freeze({
-  varz(): Record<string, unknown> { return {} },
-  routez(): RouteInfo[] { return [] },
-  metrics(): MetricFamily[] { return [] },
-})
-
 /** What the monitor reads from the server; Server satisfies it (no import of server.ts, so no cycle). */
 export interface MonitoredServer {
   readonly id: string
@@ -125,14 +105,14 @@ const CONNZ_SORTS: ReadonlyMap<string, { key: SortKey; isDescending: boolean }> 
   ['msgs_from', { key: (c: Connection) => c.stats.inMsgs, isDescending: true }],
   ['bytes_to', { key: (c: Connection) => c.stats.outBytes, isDescending: true }],
   ['bytes_from', { key: (c: Connection) => c.stats.inBytes, isDescending: true }],
-  ['last', { key: (c: Connection) => c.lastActivity, isDescending: true }],
-  ['idle', { key: (c: Connection, now: number) => now - c.lastActivity, isDescending: true }],
-  ['uptime', { key: (c: Connection, now: number) => now - c.startTime, isDescending: false }],
+  ['last', { key: (c: Connection) => c.endpoint.lastActivity, isDescending: true }],
+  ['idle', { key: (c: Connection, now: number) => now - c.endpoint.lastActivity, isDescending: true }],
+  ['uptime', { key: (c: Connection, now: number) => now - c.endpoint.startTime, isDescending: false }],
 ])
 
 /** What the client is owed: our buffer plus what the socket has not written yet. */
 function pendingBytes(c: Connection): number {
-  return c.outbound.pendingBytes + c.socket.writableLength
+  return c.endpoint.pendingBytes
 }
 
 /** Node reports IPv4 peers of a dual-stack listener as `::ffff:1.2.3.4`; nats-server prints `1.2.3.4`. */
@@ -151,6 +131,43 @@ function subDetail(sub: Subscription, account: string | null): SubDetail {
     ...(sub.max > 0 ? { max: sub.max } : {}),
     cid: sub.client.cid,
   }
+}
+
+/**
+ * One /routez entry with nats-server 2.9's RouteInfo fields. As its routez,
+ * the list holds subjects only (no queue names); a detail's sid is the route
+ * sid "$G subject [queue]" and its cid the route's rid.
+ */
+function routeInfo(r: RouteRow, now: number, subs: SubsOption): RouteInfo {
+  const info: RouteInfo = {
+    rid: r.rid,
+    remote_id: r.remoteId,
+    remote_name: r.remoteName,
+    did_solicit: r.didSolicit,
+    is_configured: r.isConfigured,
+    ip: r.ip,
+    port: r.port,
+    ...timeFields(r.startMs, r.lastActivityMs, now),
+    rtt: formatGoDuration(r.rttNs),
+    pending_size: r.pendingBytes,
+    in_msgs: r.inMsgs,
+    out_msgs: r.outMsgs,
+    in_bytes: r.inBytes,
+    out_bytes: r.outBytes,
+    subscriptions: r.subscriptions,
+  }
+  if (subs === 'detail') {
+    info.subscriptions_list_detail = r.interest.map((sub) => ({
+      subject: sub.subject,
+      ...(sub.queue === null ? {} : { qgroup: sub.queue }),
+      sid: sub.queue === null ? `$G ${sub.subject}` : `$G ${sub.subject} ${sub.queue}`,
+      msgs: 0,
+      cid: r.rid,
+    }))
+  } else if (subs === 'list') {
+    info.subscriptions_list = r.interest.map((sub) => sub.subject)
+  }
+  return info
 }
 
 // ---- responses ------------------------------------------------------------------
@@ -335,7 +352,7 @@ export class Monitor {
   }
 
   private routeCount(): number {
-    return this.callHook('routez', () => this.hooks.routez(false, false).length, 0)
+    return this.callHook('routez', () => this.hooks.routes(false).length, 0)
   }
 
   /** Share of one core since the previous sample, in percent (nats-server's pcpu, as `ps` reports it). */
@@ -444,13 +461,13 @@ export class Monitor {
   }
 
   private connInfo(c: Connection, now: number, subs: SubsOption): Record<string, unknown> {
-    const times = timeFields(c.startTime, c.lastActivity, now)
+    const times = timeFields(c.endpoint.startTime, c.endpoint.lastActivity, now)
     const info: Record<string, unknown> = {
       cid: c.cid,
       kind: 'Client',
       type: 'nats',
       ip: plainIp(c.remoteAddress),
-      port: c.remotePort,
+      port: c.endpoint.remotePort,
       start: times.start,
       last_activity: times.last_activity,
       // Connection does not time its PINGs yet: "0s" is Go's zero duration.
@@ -475,17 +492,13 @@ export class Monitor {
 
   routez(q: URLSearchParams): Record<string, unknown> {
     const subs = querySubs(q)
-    const routes = this.hooks.routez(subs !== 'none', subs === 'detail')
+    const now = Date.now()
+    const routes = this.hooks.routes(subs !== 'none')
     return {
       server_id: this.server.id,
-      now: new Date().toISOString(),
+      now: new Date(now).toISOString(),
       num_routes: routes.length,
-      routes: routes.map((r) => {
-        const { subscriptions_list: list, subscriptions_list_detail: detail, ...rest } = r
-        if (subs === 'detail' && detail !== undefined) return { ...rest, subscriptions_list_detail: detail }
-        if (subs !== 'none' && list !== undefined) return { ...rest, subscriptions_list: list }
-        return rest
-      }),
+      routes: routes.map((r) => routeInfo(r, now, subs)),
     }
   }
 

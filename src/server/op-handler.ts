@@ -1,7 +1,9 @@
-// The seam between the byte-level parser and whoever owns the socket.
+// The seam between the byte-level parser and whoever handles its ops.
 // Connection (client side) and cluster's Route implement OpHandler; the parser
 // never asks which one it talks to (policy such as "CONNECT first" or "headers
-// must be enabled" lives in the handler, not in the byte loop).
+// must be enabled" lives in the handler, not in the byte loop). Below it, the
+// byte-level helpers both handlers read their arguments with: no regex, no
+// string split, one decoded string per message (the subject).
 
 const EMPTY = Buffer.alloc(0)
 
@@ -77,4 +79,81 @@ export interface OpHandler {
    * the connection; the parser stops parsing this chunk and every later one.
    */
   protocolError(wireError: string | null, detail: string): void
+}
+
+// ---- argument helpers ------------------------------------------------------
+
+const SPACE = 0x20
+const TAB = 0x09
+const CR = 0x0d
+const LF = 0x0a
+
+/**
+ * Splits arg on runs of spaces, tabs, CRs and LFs into views stored in
+ * out[0..n) (nats-server's SUB/UNSUB argument splitting; PUB splits in the parser).
+ * Returns n, or -1 when there are more than out.length arguments.
+ */
+export function splitArgs(arg: Buffer, out: Buffer[]): number {
+  let n = 0
+  let start = -1
+  for (let i = 0; i < arg.length; i++) {
+    const b = arg[i]
+    if (b === SPACE || b === TAB || b === CR || b === LF) {
+      if (start >= 0) {
+        if (n === out.length) return -1
+        out[n++] = arg.subarray(start, i)
+        start = -1
+      }
+    } else if (start < 0) {
+      start = i
+    }
+  }
+  if (start >= 0) {
+    if (n === out.length) return -1
+    out[n++] = arg.subarray(start)
+  }
+  return n
+}
+
+/** nats-server's parseSize reads at most 9 digits ("999M"); a longer number is no number. */
+const MAX_SIZE_DIGITS = 9
+
+/** Reads a non-negative decimal number; -1 on any other byte, an empty input, or more than 9 digits. */
+export function parseSize(digits: Buffer): number {
+  if (digits.length === 0 || digits.length > MAX_SIZE_DIGITS) return -1
+  let n = 0
+  for (let i = 0; i < digits.length; i++) {
+    const d = digits[i] - 0x30
+    if (d < 0 || d > 9) return -1
+    n = n * 10 + d
+  }
+  return n
+}
+
+// The last subject a connection published, as bytes and as the string that
+// keys the match cache. Publishers mostly repeat a subject, and a byte loop
+// against the last one is cheaper than decoding again (Buffer.compare's
+// native call cost more than the loop in a profile of small PUBs).
+export class LastSubject {
+  private bytes = Buffer.alloc(256)
+  private length = -1
+  private text = ''
+
+  /** line[start, end) as a latin1 string, reusing the last one when the bytes match. */
+  decode(line: Buffer, start: number, end: number): string {
+    const len = end - start
+    const last = this.bytes
+    if (len === this.length) {
+      let j = 0
+      while (j < len && line[start + j] === last[j]) j++
+      if (j === len) return this.text
+    }
+    const s = line.toString('latin1', start, end)
+    if (len <= last.length) {
+      line.copy(last, 0, start, end)
+      this.length = len
+      this.text = s
+    }
+    return s
+  }
 }

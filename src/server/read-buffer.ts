@@ -29,11 +29,22 @@ export class ChunkRelay {
 
 interface HandleHolder { _handle?: unknown }
 
+/** A socket whose reads go to relay.target once its endpoint sets it. */
+export interface RelayedSocket {
+  readonly socket: net.Socket
+  readonly relay: ChunkRelay
+}
+
 export class ReadBuffer {
   readonly buffer = Buffer.allocUnsafe(READ_BUFFER_SIZE)
 
-  /** Options for net.connect: reads of a dialed socket land in the shared buffer. */
-  connectOptions(relay: ChunkRelay): { onread: { buffer: Buffer; callback: (bytes: number, buffer: Buffer) => boolean } } {
+  /** Dials host:port; the socket's reads land in the shared buffer. */
+  dial(host: string, port: number): RelayedSocket {
+    const relay = new ChunkRelay()
+    return { socket: net.connect({ host, port, ...this.connectOptions(relay) }), relay }
+  }
+
+  private connectOptions(relay: ChunkRelay): { onread: { buffer: Buffer; callback: (bytes: number, buffer: Buffer) => boolean } } {
     return { onread: { buffer: this.buffer, callback: relay.onRead } }
   }
 
@@ -43,13 +54,14 @@ export class ReadBuffer {
    * `onread` together). Should a future Node hide the handle, the socket is
    * used as it is, with 'data' events.
    */
-  adopt(accepted: net.Socket, relay: ChunkRelay): net.Socket {
+  adopt(accepted: net.Socket): RelayedSocket {
+    const relay = new ChunkRelay()
     const holder = accepted as unknown as HandleHolder
     const handle = holder._handle
     if (handle === undefined || handle === null) {
       accepted.on('data', (chunk: Buffer) => relay.target?.readChunk(chunk))
       accepted.resume()
-      return accepted
+      return { socket: accepted, relay }
     }
     holder._handle = null
     // The Socket typings lack `handle`; it is a documented-in-source constructor option.
@@ -59,6 +71,6 @@ export class ReadBuffer {
     // count (its handle now belongs to the new socket), so listener.close()
     // does not wait for sockets the server no longer tracks; we close those.
     accepted.destroy()
-    return socket
+    return { socket, relay }
   }
 }

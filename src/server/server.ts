@@ -3,14 +3,18 @@
 // through setCluster (a ClusterSink) and extra INFO fields.
 import { randomBytes } from 'node:crypto'
 import net from 'node:net'
-import { Connection, type ClientHost } from './connection.js'
-import { DeliveryCore, type ClusterSink } from './delivery.js'
+import type { ClusterSink, MeshHost, MonitorHooks } from './cluster-seam.js'
+import { clientEndpointSettings, Connection, type ClientHost } from './connection.js'
+import { DeliveryCore } from './delivery.js'
+import type { EndpointContext, EndpointSettings } from './endpoint.js'
 import { ERR_MAX_CONNECTIONS } from './errors.js'
+import { FlushQueue } from './flush.js'
 import { LineLogger, type Logger } from './logger.js'
-import { Monitor, type MonitorHooks } from './monitor.js'
+import { Monitor } from './monitor.js'
+import type { PubArg } from './op-handler.js'
 import { resolveOptions, type ServerOptions } from './options.js'
 import { ChunkPool } from './outbound.js'
-import { ChunkRelay, ReadBuffer } from './read-buffer.js'
+import { ReadBuffer } from './read-buffer.js'
 
 /** The nats-server protocol level we speak; clients gate features on this semver. */
 export const COMPAT_VERSION = '2.9.10'
@@ -36,13 +40,17 @@ export class ServerStats {
 
 export type ServerState = 'new' | 'running' | 'lame-duck' | 'stopping' | 'stopped'
 
-export class Server implements ClientHost {
+export class Server implements ClientHost, MeshHost {
   readonly id = newServerId()
+  readonly version = COMPAT_VERSION
   readonly options: ServerOptions
   readonly logger: Logger
-  readonly core = new DeliveryCore()
+  readonly flusher = new FlushQueue()
+  readonly core = new DeliveryCore(this.flusher)
   readonly pool = new ChunkPool()
   readonly readBuffer = new ReadBuffer()
+  /** What every endpoint, client or route, shares. */
+  readonly endpoints: EndpointContext
   readonly connections = new Map<number, Connection>()
   readonly stats = new ServerStats()
   readonly startTime = new Date()
@@ -54,6 +62,7 @@ export class Server implements ClientHost {
   private readonly monitor: Monitor
   private nextCid = 1
   private readonly ownsLogger: boolean
+  private readonly clientSettings: EndpointSettings
 
   constructor(options: Partial<ServerOptions> = {}, logger?: Logger) {
     this.options = resolveOptions(options)
@@ -65,6 +74,8 @@ export class Server implements ClientHost {
       trace: this.options.trace,
       file: this.options.logFile,
     })
+    this.endpoints = { pool: this.pool, flusher: this.flusher, logger: this.logger }
+    this.clientSettings = clientEndpointSettings(this.options)
     // Paused: each accepted socket is re-wrapped to read into the shared buffer.
     this.listener = net.createServer({ pauseOnConnect: true }, this.onConnection)
     this.monitor = new Monitor(this, { version: COMPAT_VERSION, natsmeshVersion: NATSMESH_VERSION })
@@ -77,6 +88,12 @@ export class Server implements ClientHost {
     const addr = this.listener.address()
     return addr !== null && typeof addr === 'object' ? addr.port : this.options.port
   }
+
+  get clientHost(): string { return this.options.host }
+  get clientPort(): number { return this.port }
+  get maxPayload(): number { return this.options.maxPayload }
+  get maxPingsOut(): number { return this.options.maxPingsOut }
+  get maxPending(): number { return this.options.maxPending }
 
   get clientUrl(): string {
     const host = this.options.host === '0.0.0.0' || this.options.host === '::' ? '127.0.0.1' : this.options.host
@@ -93,6 +110,14 @@ export class Server implements ClientHost {
   /** What POST /drain and /stop on the monitoring port run. */
   setControl(control: (action: 'drain' | 'stop') => void): void {
     this.monitor.control = control
+  }
+
+  deliverRouted(pa: PubArg, payload: Buffer, payloadStart: number, subject: string): void {
+    this.core.deliverRouted(pa, payload, payloadStart, subject)
+  }
+
+  forEachInterest(fn: (subject: string, queue: string | null, weight: number) => void): void {
+    this.core.forEachInterest(fn)
   }
 
   /** What the cluster adds to /varz, /routez and /metrics. */
@@ -205,8 +230,8 @@ export class Server implements ClientHost {
 
   private readonly onConnection = (accepted: net.Socket): void => {
     const cid = this.nextCid++
-    const relay = new ChunkRelay()
-    const socket = this.readBuffer.adopt(accepted, relay)
+    const io = this.readBuffer.adopt(accepted)
+    const socket = io.socket
     const ip = socket.remoteAddress ?? ''
     if (this.state !== 'running') {
       socket.destroy()
@@ -220,8 +245,7 @@ export class Server implements ClientHost {
       return
     }
     this.stats.totalConnections++
-    const conn = new Connection(this, cid, socket, this.infoFor(cid, ip))
-    relay.target = conn
+    const conn = new Connection(this, cid, io, this.clientSettings, this.infoFor(cid, ip))
     this.connections.set(cid, conn)
     this.logger.debug(`${conn.describe()} - Client connection created`)
   }

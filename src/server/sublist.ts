@@ -66,8 +66,8 @@ class Level<T> {
 
 export class Sublist<T extends SubEntry> {
   private readonly root = new Level<T>()
-  /** Literal publish subject -> result; null when caching is off. Insertion order is age. */
-  private readonly cache: Map<string, SublistResult<T>> | null
+  /** Literal publish subject -> result; null when caching is off. */
+  private readonly cache: SubjectCache<SublistResult<T>> | null
   private entryCount = 0
   private generation = 0
   /** Reused by every call: only the first tokenize() slots are valid (no array per call). */
@@ -77,7 +77,7 @@ export class Sublist<T extends SubEntry> {
   private readonly pathNodes: (SubNode<T> | null)[] = []
 
   constructor(options: { cacheEnabled?: boolean } = {}) {
-    this.cache = options.cacheEnabled === false ? null : new Map()
+    this.cache = options.cacheEnabled === false ? null : new SubjectCache()
   }
 
   get count(): number { return this.entryCount }
@@ -166,7 +166,7 @@ export class Sublist<T extends SubEntry> {
       // With no entries left every cached result is empty, including those
       // for subjects that never had interest: give their memory back.
       if (this.entryCount === 0) this.cache.clear()
-      else removeFromCache(this.cache, sub.subject)
+      else this.cache.invalidate(sub.subject)
     }
     return true
   }
@@ -190,10 +190,7 @@ export class Sublist<T extends SubEntry> {
     const result: SublistResult<T> = psubs.length === 0 && qsubs.length === 0
       ? EMPTY_RESULT
       : new MatchResult(psubs, qsubs)
-    if (cache !== null) {
-      cache.set(subject, result)
-      if (cache.size > SUBLIST_CACHE_MAX) reduceCacheCount(cache)
-    }
+    if (cache !== null) cache.set(subject, result)
     return result
   }
 
@@ -234,18 +231,70 @@ export class Sublist<T extends SubEntry> {
   }
 
   /** sublist.go addToCache: copy-and-add into every cached result the new entry belongs to. */
-  private addToCache(cache: Map<string, SublistResult<T>>, sub: T): void {
-    const subject = sub.subject
-    if (isLiteral(subject)) {
-      const cached = cache.get(subject)
-      if (cached !== undefined) cache.set(subject, addSubToResult(cached, sub))
+  private addToCache(cache: SubjectCache<SublistResult<T>>, sub: T): void {
+    cache.update(sub.subject, (cached) => addSubToResult(cached, sub))
+  }
+}
+
+/**
+ * A bounded cache of match results keyed by literal publish subject, kept
+ * exact by its owner: every change of interest in a subject (a literal or a
+ * wildcard) updates or drops exactly the cached keys that subject matches
+ * (sublist.go addToCache, removeFromCache, reduceCacheCount). Used by the
+ * Sublist and by the cluster's per-subject match of peer interest. Cached
+ * results are never changed in place: deliveries in progress may hold them.
+ */
+export class SubjectCache<R> {
+  /** Insertion order is age. */
+  private readonly entries = new Map<string, R>()
+
+  get size(): number { return this.entries.size }
+
+  get(subject: string): R | undefined {
+    return this.entries.get(subject)
+  }
+
+  /** Above SUBLIST_CACHE_MAX entries, cut back to SUBLIST_CACHE_SWEEP at once, oldest first. */
+  set(subject: string, result: R): void {
+    const entries = this.entries
+    entries.set(subject, result)
+    if (entries.size <= SUBLIST_CACHE_MAX) return
+    for (const key of entries.keys()) {
+      if (entries.size <= SUBLIST_CACHE_SWEEP) return
+      entries.delete(key)
+    }
+  }
+
+  /** Replaces the result of every cached key `pattern` matches with change(old result). */
+  update(pattern: string, change: (cached: R) => R): void {
+    const entries = this.entries
+    if (isLiteral(pattern)) {
+      const cached = entries.get(pattern)
+      if (cached !== undefined) entries.set(pattern, change(cached))
       return
     }
     // Replacing the value of an existing key during iteration keeps the
     // key's age and visits each key once.
-    for (const [key, cached] of cache) {
-      if (matchLiteral(key, subject)) cache.set(key, addSubToResult(cached, sub))
+    for (const [key, cached] of entries) {
+      if (matchLiteral(key, pattern)) entries.set(key, change(cached))
     }
+  }
+
+  /** Drops every cached key `pattern` matches. */
+  invalidate(pattern: string): void {
+    const entries = this.entries
+    if (isLiteral(pattern)) {
+      entries.delete(pattern)
+      return
+    }
+    // Deleting the current key during Map iteration is safe in JavaScript.
+    for (const key of entries.keys()) {
+      if (matchLiteral(key, pattern)) entries.delete(key)
+    }
+  }
+
+  clear(): void {
+    this.entries.clear()
   }
 }
 
@@ -395,26 +444,6 @@ function addSubToResult<T extends SubEntry>(result: SublistResult<T>, sub: T): S
   }
   qsubs.push([sub])
   return new MatchResult(result.psubs, qsubs)
-}
-
-/** sublist.go removeFromCache: drop (not edit) every cached result the entry was part of. */
-function removeFromCache<T>(cache: Map<string, SublistResult<T>>, subject: string): void {
-  if (isLiteral(subject)) {
-    cache.delete(subject)
-    return
-  }
-  // Deleting the current key during Map iteration is safe in JavaScript.
-  for (const key of cache.keys()) {
-    if (matchLiteral(key, subject)) cache.delete(key)
-  }
-}
-
-/** sublist.go reduceCacheCount, inline and oldest first (a Map iterates in insertion order). */
-function reduceCacheCount<T>(cache: Map<string, SublistResult<T>>): void {
-  for (const key of cache.keys()) {
-    if (cache.size <= SUBLIST_CACHE_SWEEP) return
-    cache.delete(key)
-  }
 }
 
 function visitLevel<T>(level: Level<T>, fn: (sub: T) => void): void {

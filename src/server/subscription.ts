@@ -1,20 +1,15 @@
 // A local client's subscription, and what the delivery core needs of the
 // client that owns it. Connection implements Subscriber; tests can too.
-import type { Outbound } from './outbound.js'
+import type { Endpoint } from './endpoint.js'
 
-export interface Flushable {
-  /** True while this is on the delivery core's flush list. */
-  flushQueued: boolean
-  flushOutbound(): void
-}
-
-export interface Subscriber extends Flushable {
+export interface Subscriber {
   readonly cid: number
   /** false when the client sent `echo: false`: it never gets its own publishes. */
   readonly isEcho: boolean
   /** true when the client sent `headers: true`; others get MSG without the headers. */
   readonly hasHeaders: boolean
-  readonly outbound: Outbound
+  /** Where MSG bytes go; also the reader a full route pauses when this client publishes. */
+  readonly endpoint: Endpoint
   /** Called after a message was appended for sub: counts (payload bytes, as nats-server), max-msgs auto-unsubscribe, slow-consumer check. */
   afterDeliver(sub: Subscription, payloadBytes: number): void
 }

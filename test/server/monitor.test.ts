@@ -8,7 +8,8 @@ import { freePort } from '../helpers/free-port.js'
 import { startNatsServer } from '../helpers/nats-server.js'
 import { startNode } from '../helpers/natsmesh.js'
 import { SILENT_LOGGER } from '../../src/server/logger.js'
-import { NO_MONITOR_HOOKS, type MonitorHooks, type RouteInfo } from '../../src/server/monitor.js'
+import { NO_MONITOR_HOOKS, type MonitorHooks, type RouteRow } from '../../src/server/cluster-seam.js'
+import type { RouteInfo } from '../../src/server/monitor.js'
 import { formatGoDuration, formatUptime, type MetricFamily } from '../../src/server/monitor-format.js'
 import { COMPAT_VERSION, NATSMESH_VERSION, Server } from '../../src/server/server.js'
 
@@ -510,11 +511,11 @@ t.test('/metrics is valid Prometheus text with the core families', async (t) => 
 
 // ---- the cluster hooks ------------------------------------------------------------------
 
-function route(overrides: Partial<RouteInfo> = {}): RouteInfo {
+function route(overrides: Partial<RouteRow> = {}): RouteRow {
   return {
-    rid: 7, remote_id: 'NPEER', did_solicit: true, is_configured: false, ip: '127.0.0.1', port: 6222,
-    start: new Date(0).toISOString(), last_activity: new Date(0).toISOString(), rtt: formatGoDuration(168_000),
-    uptime: '1s', idle: '0s', pending_size: 12, in_msgs: 1, out_msgs: 2, in_bytes: 3, out_bytes: 4, subscriptions: 1,
+    rid: 7, remoteId: 'NPEER', remoteName: '', didSolicit: true, isConfigured: false, ip: '127.0.0.1', port: 6222,
+    startMs: 0, lastActivityMs: 0, rttNs: 168_000,
+    pendingBytes: 12, inMsgs: 1, outMsgs: 2, inBytes: 3, outBytes: 4, subscriptions: 1, interest: [],
     ...overrides,
   }
 }
@@ -526,10 +527,7 @@ const HOOKS: MonitorHooks = {
     cluster: { name: 'mesh', addr: '127.0.0.1', cluster_port: 6222, urls: ['127.0.0.1:6223'] },
     zookeeper: { state: 'connected', members: 2 },
   }),
-  routez: (includeSubs, isDetail) => [route({
-    subscriptions_list: ['foo'],
-    ...(includeSubs && isDetail ? { subscriptions_list_detail: [{ subject: 'foo', sid: '$G foo', msgs: 0, cid: 7 }] } : {}),
-  })],
+  routes: (includeInterest) => [route({ interest: includeInterest ? [{ subject: 'foo', queue: null }] : [] })],
   metrics: (): MetricFamily[] => [
     { name: 'natsmesh_route_pending_bytes', help: 'Bytes owed to a peer.\nPer route.', type: 'gauge', samples: [{ labels: { route: WEIRD }, value: 12 }] },
     { name: 'natsmesh_zookeeper_session_state', help: 'ZooKeeper session state.', type: 'gauge', samples: [{ labels: { state: 'connected' }, value: 1 }, { labels: { state: 'expired' }, value: 0 }] },
@@ -566,7 +564,7 @@ t.test('the cluster hooks add /varz fields, /routez rows and /metrics families',
 t.test('a throwing hook costs only its own part: varz and metrics still answer, routez is 500', async (t) => {
   const { server, url } = await node(t)
   const boom = (): never => { throw new Error('mesh is down') }
-  server.setMonitorHooks({ varz: boom, routez: boom, metrics: boom })
+  server.setMonitorHooks({ varz: boom, routes: boom, metrics: boom })
   const v = await getJson(`${url}/varz`)
   t.equal(v.routes, 0)
   t.notOk('zookeeper' in v)

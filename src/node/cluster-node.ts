@@ -1,15 +1,17 @@
 // A broker node with its cluster parts: the server, the mesh of routes, and
-// the discovery that tells the mesh who the members are. Used by the CLI and
-// by tests that run nodes in-process.
+// the discovery that tells the mesh who the members are. The one place that
+// knows all three (the composition root): src/server and src/cluster only
+// meet through the seam, so wiring them together happens here. Used by the
+// CLI, the embedding API (index.ts) and tests that run nodes in-process.
+import { Mesh } from '../cluster/mesh.js'
+import { ClusterMonitorHooks } from '../cluster/monitor-hooks.js'
+import { parseClusterListen, type ClusterOptions } from '../cluster/options.js'
+import type { Discovery, DiscoveryLogger } from '../discovery/discovery.js'
+import { StaticDiscovery } from '../discovery/static.js'
+import { ZooKeeperDiscovery } from '../discovery/zookeeper.js'
 import type { Logger } from '../server/logger.js'
 import type { ServerOptions } from '../server/options.js'
 import { Server } from '../server/server.js'
-import type { Discovery, DiscoveryLogger } from '../discovery/discovery.js'
-import { Mesh } from './mesh.js'
-import { ClusterMonitorHooks } from './monitor-hooks.js'
-import { parseClusterListen, type ClusterOptions } from './options.js'
-import { StaticDiscovery } from '../discovery/static.js'
-import { ZooKeeperDiscovery } from '../discovery/zookeeper.js'
 
 export type NodeState = 'new' | 'running' | 'draining' | 'stopping' | 'stopped'
 
@@ -48,6 +50,7 @@ export class ClusterNode {
     const mesh = this.mesh
     if (mesh === null) return
     await mesh.listen()
+    this.server.setCluster(mesh)
     this.server.setMonitorHooks(new ClusterMonitorHooks(mesh, () => this.discovery))
     const self = mesh.memberInfo(this.server.monitorUrl)
     const logger: DiscoveryLogger = this.server.logger
