@@ -12,10 +12,10 @@
 // The socket, read loop, outbound bytes, keepalive and closing are the
 // server's Endpoint, as for client connections; this file adds the route ops.
 // Read loop only.
-import type { EndpointContext, EndpointSettings, Logger, Reader, RelayedSocket, RouteTarget } from '../server/cluster-seam.js'
+import type { EndpointContext, EndpointSettings, LinkStats, Logger, Reader, RelayedSocket, RouteTarget } from '../server/cluster-seam.js'
 import { Endpoint } from '../server/endpoint.js'
 import { MsgWriter } from '../server/msg-writer.js'
-import { LastSubject, parseSize, splitArgs, type OpHandler, type PubArg } from '../server/op-handler.js'
+import { LastSubject, parseSize, type OpHandler, type PubArg } from '../server/op-handler.js'
 import { PeerInterest } from './interest.js'
 
 /** Routes carry whatever any member accepted from its clients, queue name lists included. */
@@ -23,6 +23,9 @@ const ROUTE_MAX_CONTROL_LINE = 64 * 1024
 const ROUTE_MAX_PAYLOAD = 999_999_999
 /** Past this many queued bytes a route pauses the publisher feeding it (until 'drain'). */
 const ROUTE_STALL_BYTES = 4 * 1024 * 1024
+/** `RS+ $G subj [queue weight]`, `RS- $G subj [queue]`. */
+const RS_PLUS_ARG_COUNTS = [2, 4]
+const RS_MINUS_ARG_COUNTS = [2, 3]
 /** How long a closing route may take to take its last bytes. */
 const ROUTE_CLOSE_TIMEOUT_MS = 2000
 
@@ -79,13 +82,6 @@ export interface PeerInfo {
   routePort: number
 }
 
-export class RouteStats {
-  inMsgs = 0
-  inBytes = 0
-  outMsgs = 0
-  outBytes = 0
-}
-
 export class Route implements OpHandler, RouteTarget {
   readonly rid: number
   readonly endpoint: Endpoint
@@ -94,7 +90,7 @@ export class Route implements OpHandler, RouteTarget {
   /** The URL we dialed, or null for an accepted route. */
   readonly dialUrl: string | null
   readonly interest = new PeerInterest()
-  readonly stats = new RouteStats()
+  readonly stats: LinkStats
   peer: PeerInfo | null = null
   isRegistered = false
   private readonly host: RouteHost
@@ -112,6 +108,7 @@ export class Route implements OpHandler, RouteTarget {
     this.dialUrl = dialUrl
     this.isSolicited = dialUrl !== null
     this.endpoint = new Endpoint(host.endpoints, io, this, host.routeSettings, hello)
+    this.stats = this.endpoint.stats
   }
 
   get isClosed(): boolean { return this.endpoint.isClosed }
@@ -185,7 +182,7 @@ export class Route implements OpHandler, RouteTarget {
   processConnect(arg: Buffer): void {
     const obj = parseJsonObject(arg)
     if (obj === null) {
-      this.protocolError(null, `invalid route CONNECT: ${arg.toString('utf8', 0, 64)}`)
+      this.endpoint.protocolError(null, `invalid route CONNECT: ${arg.toString('utf8', 0, 64)}`)
       return
     }
     const cluster = typeof obj.cluster === 'string' ? obj.cluster : ''
@@ -195,7 +192,7 @@ export class Route implements OpHandler, RouteTarget {
   processInfo(arg: Buffer): void {
     const obj = parseJsonObject(arg)
     if (obj === null || typeof obj.server_id !== 'string' || obj.server_id === '') {
-      this.protocolError(null, `invalid route INFO: ${arg.toString('utf8', 0, 64)}`)
+      this.endpoint.protocolError(null, `invalid route INFO: ${arg.toString('utf8', 0, 64)}`)
       return
     }
     const info: PeerInfo = {
@@ -223,40 +220,31 @@ export class Route implements OpHandler, RouteTarget {
 
   private checkCluster(cluster: string): boolean {
     if (cluster === this.host.clusterName) return true
-    this.protocolError(`Rejecting connection, cluster name "${cluster}" does not match "${this.host.clusterName}"`,
+    this.endpoint.protocolError(`Rejecting connection, cluster name "${cluster}" does not match "${this.host.clusterName}"`,
       `cluster name "${cluster}" does not match "${this.host.clusterName}"`)
     return false
   }
 
   processSub(arg: Buffer): void {
     const args = this.argViews
-    const n = splitArgs(arg, args)
-    if (n !== 2 && n !== 4) {
-      this.protocolError(null, `processRemoteSub Parse Error: '${arg.toString('latin1')}'`)
-      return
-    }
+    const n = this.endpoint.splitOpArgs('RS+', 'processRemoteSub', arg, args, RS_PLUS_ARG_COUNTS)
+    if (n < 0) return
     // Other accounts (nats-server's $SYS) are not ours to serve.
     if (!isGlobal(args[0])) return
     const subject = args[1].toString('latin1')
     const queue = n === 4 ? args[2].toString('latin1') : null
     const weight = n === 4 ? parseSize(args[3]) : 1
     if (weight < 1) {
-      this.protocolError(null, `processRemoteSub bad queue weight: '${arg.toString('latin1')}'`)
+      this.endpoint.protocolError(null, `processRemoteSub bad queue weight: '${arg.toString('latin1')}'`)
       return
     }
-    if (this.logger.isTrace) this.logger.trace(`${this.describe()} - <<- [RS+ ${arg.toString('latin1')}]`)
     if (this.interest.add(subject, queue, weight)) this.host.routeInterestChanged(this, subject)
   }
 
   processUnsub(arg: Buffer): void {
     const args = this.argViews
-    const n = splitArgs(arg, args)
-    if (n !== 2 && n !== 3) {
-      this.protocolError(null, `processRemoteUnsub Parse Error: '${arg.toString('latin1')}'`)
-      return
-    }
-    if (!isGlobal(args[0])) return
-    if (this.logger.isTrace) this.logger.trace(`${this.describe()} - <<- [RS- ${arg.toString('latin1')}]`)
+    const n = this.endpoint.splitOpArgs('RS-', 'processRemoteUnsub', arg, args, RS_MINUS_ARG_COUNTS)
+    if (n < 0 || !isGlobal(args[0])) return
     const subject = args[1].toString('latin1')
     if (this.interest.remove(subject, n === 3 ? args[2].toString('latin1') : null)) {
       this.host.routeInterestChanged(this, subject)
@@ -272,25 +260,9 @@ export class Route implements OpHandler, RouteTarget {
     this.host.deliverRouted(pa, payload, payloadStart, this.lastSubject.decode(line, pa.subjectStart, pa.subjectEnd))
   }
 
-  processPing(): void {
-    this.endpoint.sendPong()
-  }
-
-  processPong(): void {
-    this.endpoint.pongReceived()
-  }
-
   processErr(arg: Buffer): void {
     this.logger.warn(`${this.describe()} - peer sent -ERR ${arg.toString('latin1')}`)
     this.closeRoute('Peer sent -ERR')
-  }
-
-  processOk(): void {
-    // Routes are never verbose; nothing to do.
-  }
-
-  protocolError(wireError: string | null, detail: string): void {
-    this.endpoint.protocolError(wireError, detail)
   }
 }
 

@@ -16,7 +16,7 @@ import type { PubArg } from './op-handler.js'
 import type { ReadBuffer } from './read-buffer.js'
 
 // Types that appear in the interfaces below, so the cluster can name them.
-export type { EndpointContext, EndpointOwner, EndpointSettings } from './endpoint.js'
+export type { EndpointContext, EndpointOwner, EndpointSettings, LinkStats } from './endpoint.js'
 export type { Logger } from './logger.js'
 export type { MetricFamily } from './monitor-format.js'
 export type { RelayedSocket } from './read-buffer.js'

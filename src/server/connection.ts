@@ -3,16 +3,19 @@
 // loop, outbound bytes, keepalive and closing. Read loop only.
 import { ClientOptions, parseConnect } from './connect-options.js'
 import type { DeliveryCore } from './delivery.js'
-import { Endpoint, type EndpointContext, type EndpointSettings } from './endpoint.js'
+import { Endpoint, type EndpointContext, type EndpointSettings, type LinkStats } from './endpoint.js'
 import { ERR_INVALID_PUBLISH_SUBJECT, ERR_INVALID_SUBJECT, ERR_NO_RESPONDERS_NEEDS_HEADERS, ERR_STALE_CONNECTION } from './errors.js'
 import type { Logger } from './logger.js'
-import { LastSubject, parseSize, splitArgs, type OpHandler, type PubArg } from './op-handler.js'
+import { LastSubject, parseSize, type OpHandler, type PubArg } from './op-handler.js'
 import type { ServerOptions } from './options.js'
 import type { RelayedSocket } from './read-buffer.js'
 import { isValidLiteralSubject } from './subject.js'
 import { Subscription, type Subscriber } from './subscription.js'
 
 const OK = Buffer.from('+OK\r\n')
+/** `SUB subj [queue] sid`, `UNSUB sid [max]`. */
+const SUB_ARG_COUNTS = [2, 3]
+const UNSUB_ARG_COUNTS = [1, 2]
 
 /** What a connection needs from the server that accepted it. */
 export interface ClientHost {
@@ -43,18 +46,11 @@ export function clientEndpointSettings(options: ServerOptions): EndpointSettings
   }
 }
 
-export class ConnectionStats {
-  inMsgs = 0
-  inBytes = 0
-  outMsgs = 0
-  outBytes = 0
-}
-
 export class Connection implements OpHandler, Subscriber {
   readonly cid: number
   readonly endpoint: Endpoint
   readonly subs = new Map<string, Subscription>()
-  readonly stats = new ConnectionStats()
+  readonly stats: LinkStats
   opts = new ClientOptions()
   private readonly host: ClientHost
   private readonly core: DeliveryCore
@@ -68,6 +64,7 @@ export class Connection implements OpHandler, Subscriber {
     this.logger = host.logger
     this.cid = cid
     this.endpoint = new Endpoint(host.endpoints, io, this, settings, info)
+    this.stats = this.endpoint.stats
   }
 
   get isEcho(): boolean { return this.opts.echo }
@@ -121,11 +118,11 @@ export class Connection implements OpHandler, Subscriber {
     const opts = parseConnect(arg.toString('utf8'))
     if (opts === null) {
       // nats-server closes on a CONNECT it cannot decode, without an -ERR.
-      this.protocolError(null, `invalid CONNECT: ${arg.toString('utf8', 0, 64)}`)
+      this.endpoint.protocolError(null, `invalid CONNECT: ${arg.toString('utf8', 0, 64)}`)
       return
     }
     if (opts.noResponders && !opts.headers) {
-      this.protocolError(ERR_NO_RESPONDERS_NEEDS_HEADERS, 'no_responders without headers in CONNECT')
+      this.endpoint.protocolError(ERR_NO_RESPONDERS_NEEDS_HEADERS, 'no_responders without headers in CONNECT')
       return
     }
     this.opts = opts
@@ -135,12 +132,8 @@ export class Connection implements OpHandler, Subscriber {
 
   processSub(arg: Buffer): void {
     const args = this.argViews
-    const n = splitArgs(arg, args)
-    if (n !== 2 && n !== 3) {
-      this.protocolError(null, `processSub Parse Error: '${arg.toString('latin1')}'`)
-      return
-    }
-    if (this.logger.isTrace) this.logger.trace(`${this.describe()} - <<- [SUB ${arg.toString('latin1')}]`)
+    const n = this.endpoint.splitOpArgs('SUB', 'processSub', arg, args, SUB_ARG_COUNTS)
+    if (n < 0) return
     const subject = args[0].toString('latin1')
     const queue = n === 3 ? args[1].toString('latin1') : null
     const sidBytes = args[n - 1]
@@ -161,12 +154,8 @@ export class Connection implements OpHandler, Subscriber {
 
   processUnsub(arg: Buffer): void {
     const args = this.argViews
-    const n = splitArgs(arg, args)
-    if (n !== 1 && n !== 2) {
-      this.protocolError(null, `processUnsub Parse Error: '${arg.toString('latin1')}'`)
-      return
-    }
-    if (this.logger.isTrace) this.logger.trace(`${this.describe()} - <<- [UNSUB ${arg.toString('latin1')}]`)
+    const n = this.endpoint.splitOpArgs('UNSUB', 'processUnsub', arg, args, UNSUB_ARG_COUNTS)
+    if (n < 0) return
     // An unreadable max counts as none, which unsubscribes at once (as nats-server).
     const max = n === 2 ? parseSize(args[1]) : -1
     const sub = this.subs.get(args[0].toString('latin1'))
@@ -180,7 +169,7 @@ export class Connection implements OpHandler, Subscriber {
   processMsg(pa: PubArg, payload: Buffer, payloadStart: number): void {
     if (pa.hdrSize >= 0 && !this.opts.headers) {
       // nats-server refuses HPUB from a client that did not announce headers, and closes.
-      this.protocolError(null, 'HPUB from a client without headers support')
+      this.endpoint.protocolError(null, 'HPUB from a client without headers support')
       return
     }
     const stats = this.stats
@@ -198,35 +187,18 @@ export class Connection implements OpHandler, Subscriber {
     }
   }
 
-  processPing(): void {
-    if (this.logger.isTrace) this.logger.trace(`${this.describe()} - <<- [PING]`)
-    this.endpoint.sendPong()
-  }
-
-  processPong(): void {
-    this.endpoint.pongReceived()
-  }
-
   processInfo(arg: Buffer): void {
     // nats-server decodes a client's INFO and ignores it; one it cannot decode closes the client.
     try {
       JSON.parse(arg.toString('utf8'))
     } catch {
-      this.protocolError(null, `invalid INFO: ${arg.toString('utf8', 0, 64)}`)
+      this.endpoint.protocolError(null, `invalid INFO: ${arg.toString('utf8', 0, 64)}`)
     }
   }
 
   processErr(arg: Buffer): void {
     this.logger.debug(`${this.describe()} - client sent -ERR ${arg.toString('latin1')}`)
     this.closeConnection('Client sent -ERR')
-  }
-
-  processOk(): void {
-    // Nothing to do: +OK from a client carries no request.
-  }
-
-  protocolError(wireError: string | null, detail: string): void {
-    this.endpoint.protocolError(wireError, detail)
   }
 
   removeSub(sub: Subscription): void {

@@ -9,7 +9,7 @@
 import type { Socket } from 'node:net'
 import type { Flushable, FlushQueue } from './flush.js'
 import type { Logger } from './logger.js'
-import type { OpHandler } from './op-handler.js'
+import { splitArgs, type LinkHandler, type OpHandler } from './op-handler.js'
 import { Outbound, type ChunkPool } from './outbound.js'
 import { CLIENT_OPS, Parser, ROUTE_OPS } from './parser.js'
 import type { ChunkSink, RelayedSocket } from './read-buffer.js'
@@ -61,10 +61,19 @@ export interface EndpointOwner extends OpHandler {
   endpointClosed(reason: string): void
 }
 
-export class Endpoint implements Flushable, ChunkSink {
+/** Messages and payload bytes in and out of one link (nats-server's in_msgs … out_bytes). */
+export class LinkStats {
+  inMsgs = 0
+  inBytes = 0
+  outMsgs = 0
+  outBytes = 0
+}
+
+export class Endpoint implements Flushable, ChunkSink, LinkHandler {
   readonly socket: Socket
   readonly outbound: Outbound
   readonly parser: Parser
+  readonly stats = new LinkStats()
   readonly startTime = Date.now()
   readonly remoteAddress: string
   readonly remotePort: number
@@ -94,7 +103,7 @@ export class Endpoint implements Flushable, ChunkSink {
     this.remoteAddress = socket.remoteAddress ?? ''
     this.remotePort = socket.remotePort ?? 0
     this.outbound = new Outbound(context.pool)
-    this.parser = new Parser(owner, settings.ops === 'client' ? CLIENT_OPS : ROUTE_OPS)
+    this.parser = new Parser(owner, this, settings.ops === 'client' ? CLIENT_OPS : ROUTE_OPS)
     this.parser.maxControlLine = settings.maxControlLine
     this.parser.maxPayload = settings.maxPayload
     socket.setNoDelay(true)
@@ -131,6 +140,21 @@ export class Endpoint implements Flushable, ChunkSink {
 
   resumeReading(): void {
     if (this.stalls > 0 && --this.stalls === 0 && !this.isClosed) this.socket.resume()
+  }
+
+  /**
+   * Splits an op's arguments into out and checks how many there are; a wrong
+   * count is nats-server's `<handler> Parse Error` (logged, closed). Traces
+   * the op. Returns the count, or -1 after a protocol error.
+   */
+  splitOpArgs(op: string, handlerName: string, arg: Buffer, out: Buffer[], counts: readonly number[]): number {
+    const n = splitArgs(arg, out)
+    if (!counts.includes(n)) {
+      this.protocolError(null, `${handlerName} Parse Error: '${arg.toString('latin1')}'`)
+      return -1
+    }
+    if (this.logger.isTrace) this.logger.trace(`${this.owner.describe()} - <<- [${op} ${arg.toString('latin1')}]`)
+    return n
   }
 
   // ---- socket events (bound once) -------------------------------------------------
@@ -170,13 +194,18 @@ export class Endpoint implements Flushable, ChunkSink {
     this.sendProto(PING)
   }
 
+  processPing(): void {
+    if (this.logger.isTrace) this.logger.trace(`${this.owner.describe()} - <<- [PING]`)
+    this.sendProto(PONG)
+  }
+
   /** The peer answered our PING. */
-  pongReceived(): void {
+  processPong(): void {
     this.pingsOut = 0
   }
 
-  sendPong(): void {
-    this.sendProto(PONG)
+  processOk(): void {
+    // +OK carries no request (routes are never verbose; a client has nothing to ack).
   }
 
   // ---- writing --------------------------------------------------------------------

@@ -64,12 +64,19 @@ export interface OpHandler {
    * valid only during this call.
    */
   processMsg(pa: PubArg, payload: Buffer, payloadStart: number): void
-  processPing(): void
-  processPong(): void
   /** `INFO <json>`. */
   processInfo(arg: Buffer): void
   /** `-ERR <text>`. */
   processErr(arg: Buffer): void
+}
+
+/**
+ * The ops that mean the same on every link, client or route, and the one way
+ * out for bad input: the Endpoint implements these, once for both.
+ */
+export interface LinkHandler {
+  processPing(): void
+  processPong(): void
   /** `+OK`. */
   processOk(): void
   /**

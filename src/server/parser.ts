@@ -4,7 +4,7 @@
 // Behaviour marked "oracle" was checked against nats-server 2.9.10 over a raw socket.
 import assert from 'node:assert'
 import { ERR_MAX_CONTROL_LINE, ERR_MAX_PAYLOAD, ERR_UNKNOWN_PROTOCOL } from './errors.js'
-import { PubArg, type OpHandler } from './op-handler.js'
+import { PubArg, type LinkHandler, type OpHandler } from './op-handler.js'
 
 /**
  * The ops one kind of peer may send. Any other op is an unknown op. Every peer
@@ -76,9 +76,10 @@ const CHAR_K = 0x6b, CHAR_M = 0x6d, CHAR_N = 0x6e, CHAR_O = 0x6f, CHAR_P = 0x70,
 const CHAR_T = 0x74, CHAR_U = 0x75
 
 /**
- * Turns read chunks into OpHandler calls. Read loop only: one Parser per socket,
- * fed every chunk in order. It never throws on input. Bad input means one
- * handler.protocolError call, and then the parser ignores everything after it.
+ * Turns read chunks into OpHandler and LinkHandler calls. Read loop only: one
+ * Parser per socket, fed every chunk in order. It never throws on input. Bad
+ * input means one link.protocolError call, and then the parser ignores
+ * everything after it.
  *
  * Between two parse() calls the parser keeps only `argBuf` (a control line cut
  * by the chunk end) and `msgBuf` (a payload cut by the chunk end), plus a copy
@@ -92,6 +93,7 @@ export class Parser {
   maxPayload: number
 
   private readonly handler: OpHandler
+  private readonly link: LinkHandler
   private readonly ops: OpSet
   private readonly pa: PubArg
   private state: number
@@ -114,10 +116,11 @@ export class Parser {
   private readonly argStarts: number[]
   private readonly argEnds: number[]
 
-  constructor(handler: OpHandler, ops: OpSet) {
+  constructor(handler: OpHandler, link: LinkHandler, ops: OpSet) {
     this.maxControlLine = DEFAULT_MAX_CONTROL_LINE
     this.maxPayload = DEFAULT_MAX_PAYLOAD
     this.handler = handler
+    this.link = link
     this.ops = ops
     this.pa = new PubArg()
     this.state = OP_START
@@ -181,7 +184,7 @@ export class Parser {
           // Like PING: anything up to the LF is ignored, so `+OKX` is +OK (oracle).
           if (b === LF) {
             this.state = OP_START
-            this.handler.processOk()
+            this.link.processOk()
           }
           break
 
@@ -256,7 +259,7 @@ export class Parser {
           // `PING x\r\n` and `PINGPONG\r\n` each get one PONG (oracle).
           if (b === LF) {
             this.state = OP_START
-            this.handler.processPing()
+            this.link.processPing()
           }
           break
         case OP_PO: if (toLower(b) !== CHAR_N) return this.unknownOp(buf, i); this.state = OP_PON; break
@@ -264,7 +267,7 @@ export class Parser {
         case OP_PONG:
           if (b === LF) {
             this.state = OP_START
-            this.handler.processPong()
+            this.link.processPong()
           }
           break
 
@@ -607,7 +610,7 @@ export class Parser {
     const name = STATE_NAMES[this.state] ?? String(this.state)
     const detail = `parser error state=${name} i=${i} proto='${protoSnippet(proto)}': ${reason}`
     this.halt()
-    this.handler.protocolError(wireError, detail)
+    this.link.protocolError(wireError, detail)
     return false
   }
 }

@@ -4,7 +4,7 @@
 // parsed, so that any view of an old chunk would show up as XXXX in the log.
 import t from 'tap'
 import { CLIENT_OPS, Parser, ROUTE_OPS, type OpSet } from '../../src/server/parser.js'
-import type { OpHandler, PubArg } from '../../src/server/op-handler.js'
+import type { LinkHandler, OpHandler, PubArg } from '../../src/server/op-handler.js'
 import { ERR_MAX_CONTROL_LINE, ERR_MAX_PAYLOAD, ERR_UNKNOWN_PROTOCOL } from '../../src/server/errors.js'
 import { seededRandom as mulberry32 } from '../helpers/seeded-random.js'
 
@@ -17,7 +17,7 @@ function text(b: Buffer | null): string {
   return b === null ? '-' : b.toString('latin1').replace(/[\r\n\t]/g, (c) => ESCAPES[c])
 }
 
-class Recorder implements OpHandler {
+class Recorder implements OpHandler, LinkHandler {
   readonly log: string[] = []
   readonly details: string[] = []
   readonly payloads: Buffer[] = []
@@ -26,7 +26,7 @@ class Recorder implements OpHandler {
   isHaltingOnErr = false
 
   constructor(ops: OpSet) {
-    this.parser = new Parser(this, ops)
+    this.parser = new Parser(this, this, ops)
   }
 
   processConnect(arg: Buffer): void { this.log.push(`CONNECT ${text(arg)}`) }
