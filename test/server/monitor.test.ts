@@ -9,7 +9,7 @@ import { startNatsServer } from '../helpers/nats-server.js'
 import { startNode } from '../helpers/natsmesh.js'
 import { SILENT_LOGGER } from '../../src/server/logger.js'
 import { NO_MONITOR_HOOKS, type MonitorHooks, type RouteRow } from '../../src/server/cluster-seam.js'
-import type { RouteInfo } from '../../src/server/monitor.js'
+import type { RouteInfo } from '../../src/server/monitor-rows.js'
 import { formatGoDuration, formatUptime, type MetricFamily } from '../../src/server/monitor-format.js'
 import { COMPAT_VERSION, NATSMESH_VERSION, Server } from '../../src/server/server.js'
 
