@@ -1,7 +1,7 @@
-// How nodes find each other: the contract that src/cluster/zookeeper.ts and
-// src/cluster/static.ts implement, and that mesh.ts (servers) and the client
+// How nodes find each other: the contract that zookeeper.ts and static.ts
+// (here in src/discovery) implement, and that mesh.ts (servers) and the client
 // library (watch-only) consume. Shared by both implementations, and checked by
-// test/cluster/discovery-conformance.ts (mqemitter's abstractTest pattern).
+// test/discovery/conformance.ts (mqemitter's abstractTest pattern).
 //
 // Membership is control plane only (DESIGN.md "ZooKeeper"): a 'state' event
 // never changes members(); members change only when the source of truth says
