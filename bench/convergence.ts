@@ -14,8 +14,9 @@
 //   fresh A+B each, median.
 import net from 'node:net'
 import { spawn } from 'node:child_process'
-import { freePort } from '../src/local/free-port.js'
-import { sleep, startTarget, stopTarget, type ProcessRegistry, type Target, type TargetSpec } from './servers.js'
+import { freePort } from '../src/local/ports.js'
+import { sleep } from '../src/local/wait.js'
+import { startTarget, stopTarget, type ProcessRegistry, type Target, type TargetSpec } from './servers.js'
 import { median } from './report.js'
 
 export const CONVERGENCE_NAMES = ['interest', 'join'] as const

@@ -15,8 +15,9 @@
 // printed. See docs/benchmarks.md, "Failover".
 import { Events, connect as natsConnect, type NatsConnection } from 'nats'
 import { connect as natsmeshConnect } from '../src/client/index.js'
-import { LocalCluster, LocalNode, sleep, until, waitForMesh } from '../examples/support/nodes.js'
-import { freePort } from '../src/local/free-port.js'
+import { LocalCluster, LocalNode, waitForMesh } from '../examples/support/nodes.js'
+import { freePort } from '../src/local/ports.js'
+import { sleep, until } from '../src/local/wait.js'
 import { startLocalZooKeeper } from '../src/local/zookeeper.js'
 
 export const FAILOVER_ROUNDS = 10

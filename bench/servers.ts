@@ -4,7 +4,8 @@
 import net from 'node:net'
 import { readFileSync } from 'node:fs'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { freePort } from '../src/local/free-port.js'
+import { freePort } from '../src/local/ports.js'
+import { sleep } from '../src/local/wait.js'
 
 const READY_TIMEOUT_MS = 15_000
 const ROUTES_TIMEOUT_MS = 20_000
@@ -192,8 +193,4 @@ export function targetCpuSeconds(target: Target): number {
     ticks += Number(fields[11]) + Number(fields[12])
   }
   return ticks / TICKS_PER_SECOND
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }

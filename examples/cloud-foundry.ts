@@ -17,7 +17,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { JSONCodec, type NatsConnection } from 'nats'
 import { connect, type ClientEvent } from '../src/client/index.js'
-import { LocalCluster, sleep, type LocalNode } from './support/nodes.js'
+import { LocalCluster, type LocalNode } from './support/nodes.js'
+import { sleep } from '../src/local/wait.js'
 import { startLocalZooKeeper, type LocalZooKeeper } from '../src/local/zookeeper.js'
 
 const RUN_MS = 20_000

@@ -8,12 +8,13 @@
 //
 // stdout carries up's own account (the table, node exits, shutdown); stderr
 // carries the nodes' log lines, each naming its node.
-import net from 'node:net'
 import type { Argv, CommandModule } from 'yargs'
 import { OptionsError } from '../../src/errors.js'
 import { OperationError, httpRequest, runOperation } from '../../src/ops/cluster-query.js'
 import { findZooKeeper, logTail, startLocalZooKeeper, type LocalZooKeeper } from '../../src/local/zookeeper.js'
 import { LocalNode, describeExit } from '../../src/local/node-process.js'
+import { freePorts } from '../../src/local/ports.js'
+import { sleep } from '../../src/local/wait.js'
 import { formatTable } from '../table.js'
 
 const MAX_NODES = 32
@@ -70,29 +71,6 @@ function hasFlag(flags: readonly string[], name: string): boolean {
   return flags.some((token) => flagNames(token).includes(name))
 }
 
-/** `count` distinct ports the OS says are free, all held at once so none repeats. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers: net.Server[] = []
-  try {
-    const ports: number[] = []
-    for (let i = 0; i < count; i++) {
-      const server = net.createServer()
-      servers.push(server)
-      ports.push(await new Promise<number>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(0, '127.0.0.1', () => {
-          const address = server.address()
-          if (address === null || typeof address === 'string') reject(new Error('no port from the OS'))
-          else resolve(address.port)
-        })
-      }))
-    }
-    return ports
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))))
-  }
-}
-
 interface NodePorts {
   client: number
   route: number
@@ -129,7 +107,7 @@ async function waitForMesh(nodes: readonly LocalNode[]): Promise<boolean> {
     }))
     if (counts.every((c) => c >= nodes.length - 1)) return true
     if (Date.now() > deadline) break
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await sleep(100)
   }
   return false
 }

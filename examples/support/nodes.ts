@@ -6,26 +6,13 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { connect, type NatsConnection } from 'nats'
 import { ZooKeeperDiscovery } from '../../src/discovery/zookeeper.js'
-import { freePort } from '../../src/local/free-port.js'
+import { freePort } from '../../src/local/ports.js'
+import { sleep, until } from '../../src/local/wait.js'
 
 export const NATSMESH_CLI = fileURLToPath(new URL('../../bin/natsmesh.js', import.meta.url))
 const READY_TIMEOUT_MS = 20_000
 /** Node sessions: a SIGKILLed node leaves ZooKeeper after 2 s. */
 const ZK_SESSION_TIMEOUT = '2s'
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-/** Polls until `predicate()` holds; bounded in time and count. */
-export async function until(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (let i = 0; i < 100_000 && Date.now() < deadline; i++) {
-    if (await predicate()) return
-    await sleep(20)
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`)
-}
 
 export class LocalNode {
   readonly label: string
@@ -59,7 +46,7 @@ export class LocalNode {
       const id = /Server is ready \(id (N[A-Z0-9]+)\)/.exec(this.output) ?? /\bID:\s+(N[A-Z0-9]+)/.exec(this.output)
       if (id !== null) this.serverId = id[1]
       return id !== null && this.output.includes('Server is ready')
-    })
+    }, READY_TIMEOUT_MS)
   }
 
   /** SIGKILL; resolves when the process is gone. */
@@ -116,7 +103,7 @@ export class LocalCluster {
     const running = this.nodes.filter((n) => n.isRunning)
     const ids = running.map((n) => n.serverId).sort().join()
     await until(`ZooKeeper lists ${running.map((n) => n.label).join(', ')}`, () =>
-      this.watch.members().map((m) => m.id).sort().join() === ids)
+      this.watch.members().map((m) => m.id).sort().join() === ids, READY_TIMEOUT_MS)
     await waitForMesh(running.map((n) => n.url))
   }
 

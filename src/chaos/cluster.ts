@@ -7,8 +7,8 @@
 // host), so the plain nats.js clients' static URL list stays right; drained
 // and added nodes get new ports.
 import { createWriteStream, type WriteStream } from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
+import { freePorts } from '../local/ports.js'
 import { httpRequest } from '../ops/cluster-query.js'
 import { LocalNode, describeExit, type ExitStatus } from '../local/node-process.js'
 
@@ -249,27 +249,5 @@ function signal(pid: number, sig: NodeJS.Signals): void {
     process.kill(pid, sig)
   } catch {
     // Already gone: its exit is recorded by the 'exit' handler.
-  }
-}
-
-/** Ports the OS says are free now, all held open until every one is known (so they differ). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers: net.Server[] = []
-  try {
-    for (let i = 0; i < count; i++) {
-      const server = net.createServer()
-      servers.push(server)
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(0, '127.0.0.1', () => resolve())
-      })
-    }
-    return servers.map((s) => {
-      const address = s.address()
-      if (address === null || typeof address === 'string') throw new Error('no port from the OS')
-      return address.port
-    })
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
   }
 }

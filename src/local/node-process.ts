@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import readline from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { httpRequest } from '../ops/cluster-query.js'
+import { sleep } from './wait.js'
 
 const CLI = fileURLToPath(new URL('../../bin/natsmesh.js', import.meta.url))
 const PARENT_WATCH = new URL('./parent-watch.js', import.meta.url).href
@@ -95,7 +96,7 @@ export class LocalNode {
         // Not listening yet: poll again.
       }
       if (Date.now() > deadline) break
-      await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS))
+      await sleep(READY_POLL_MS)
     }
     throw new Error(`${this.name} not ready after ${timeoutMs} ms`)
   }

@@ -1,7 +1,7 @@
 import net from 'node:net'
 
 // freePort lives with the compiled code (bench/, examples/ and bin/ use it too).
-export { freePort } from '../../src/local/free-port.js'
+export { freePort } from '../../src/local/ports.js'
 
 /** Resolves once something accepts TCP connections on the port, or rejects after timeoutMs. */
 export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
