@@ -10,11 +10,13 @@
 // carries the nodes' log lines, each naming its node.
 import type { Argv, CommandModule } from 'yargs'
 import { OptionsError } from '../../src/errors.js'
-import { OperationError, httpRequest, runOperation } from '../../src/ops/cluster-query.js'
+import { OperationError } from '../../src/ops/cluster-query.js'
+import { httpRequest } from '../../src/ops/http.js'
 import { findZooKeeper, logTail, startLocalZooKeeper, type LocalZooKeeper } from '../../src/local/zookeeper.js'
 import { LocalNode, describeExit } from '../../src/local/node-process.js'
 import { freePorts } from '../../src/local/ports.js'
 import { sleep } from '../../src/local/wait.js'
+import { runOperation } from './operation.js'
 import { formatTable } from '../table.js'
 
 const MAX_NODES = 32

@@ -9,7 +9,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs'
 import path from 'node:path'
 import { freePorts } from '../local/ports.js'
-import { httpRequest } from '../ops/cluster-query.js'
+import { httpRequest } from '../ops/http.js'
 import { LocalNode, describeExit, type ExitStatus } from '../local/node-process.js'
 
 export const CLUSTER_NAME = 'chaos'

@@ -15,7 +15,7 @@
 import net from 'node:net'
 import { Events, connect as natsConnect, type NatsConnection } from 'nats'
 import { randomBytes } from 'node:crypto'
-import { httpRequest } from '../ops/cluster-query.js'
+import { httpRequest } from '../ops/http.js'
 import { LocalNode, describeExit } from '../local/node-process.js'
 import { freePorts } from '../local/ports.js'
 import { sleep } from '../local/wait.js'

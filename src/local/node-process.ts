@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import readline from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { httpRequest } from '../ops/cluster-query.js'
+import { httpRequest } from '../ops/http.js'
 import { sleep } from './wait.js'
 
 const CLI = fileURLToPath(new URL('../../bin/natsmesh.js', import.meta.url))
