@@ -85,7 +85,7 @@ t.test('a single node with --cluster_name serves clients, and SIGTERM exits 0 af
   await sub.flush()
   for (let i = 0; i < 1000; i++) pub.publish('bye', sc.encode(String(i)))
   await pub.flush()
-  const code = await node.stop()
+  const { code } = await node.stop()
   await closed
   t.equal(code, 0, 'exit code 0')
   t.equal(got, 1000, 'every message published before SIGTERM was delivered')

@@ -13,12 +13,14 @@ import { connect as natsConnect, type ConnectionOptions, type NatsConnection, ty
 import type { Test } from 'tap'
 import type { MemberInfo } from '../../src/discovery/discovery.js'
 import { ZooKeeperDiscovery } from '../../src/discovery/zookeeper.js'
+import { NodeProcess, type NodeProcessOptions } from '../../src/local/node-process.js'
 import { freePort } from './free-port.js'
-import { spawnNode, type NodeProcess } from './natsmesh.js'
+import { testNodeOptions, untilAccepting } from './natsmesh.js'
 
 export const CLUSTER_NAME = 'x'
 /** Session timeout for nodes in cluster tests (the ZooKeeper helper's 500 ms tick allows it). */
 export const ZK_SESSION_TIMEOUT = '2s'
+const READY_LOG_TIMEOUT_MS = 10_000
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
@@ -46,6 +48,8 @@ export function uniqueSubject(prefix: string): string {
 export interface MeshNodeOptions {
   /** Shown in test comments only. */
   label: string
+  /** The node's --name; none by default. */
+  name?: string
   cluster?: string
   /** ZooKeeper connect string; or routes. */
   zk?: string
@@ -54,18 +58,34 @@ export interface MeshNodeOptions {
   routePort?: number
   /** The client port; a free one by default. */
   port?: number
+  /** Monitoring on a free port; default false. */
+  hasMonitor?: boolean
+  /** The node's ZooKeeper session timeout; default ZK_SESSION_TIMEOUT. */
+  zkSessionTimeout?: string
   extraArgs?: string[]
 }
 
-export interface MeshNode extends NodeProcess {
-  label: string
+/** `natsmesh server` with cluster flags, and what its log and flags say about it; `name` is its --name, else its label. */
+export class MeshNode extends NodeProcess {
+  readonly label: string
   /** This process's server id (new at every start), from its "Server is ready" log line. */
-  serverId: string
-  routePort: number
+  serverId = ''
+  routePort = -1
+  /** 0 without monitoring. */
+  readonly monitorPort: number
+  readonly monitorUrl: string
+
+  constructor(label: string, monitorPort: number, options: NodeProcessOptions) {
+    super(options)
+    this.label = label
+    this.monitorPort = monitorPort
+    this.monitorUrl = `http://127.0.0.1:${monitorPort}`
+  }
+
   /** Routes created minus routes closed, counted in the node's log. */
-  liveRoutes(): number
-  /** `127.0.0.1:<port>`, as it appears in connect_urls. */
-  hostPort: string
+  liveRoutes(): number {
+    return countRoutes(this.output())
+  }
 }
 
 /**
@@ -73,42 +93,24 @@ export interface MeshNode extends NodeProcess {
  * id and route port. Stopped (SIGTERM, then SIGKILL) in t.teardown.
  */
 export async function startMeshNode(t: Test, o: MeshNodeOptions): Promise<MeshNode> {
+  const monitorPort = o.hasMonitor === true ? await freePort() : 0
   const args = ['--cluster', `nats://127.0.0.1:${o.routePort ?? 0}`, '--cluster_name', o.cluster ?? CLUSTER_NAME]
-  if (o.zk !== undefined) args.push('--zk', o.zk, '--zk_session_timeout', ZK_SESSION_TIMEOUT)
+  if (o.name !== undefined) args.push('--name', o.name)
+  if (monitorPort > 0) args.push('-m', String(monitorPort))
+  if (o.zk !== undefined) args.push('--zk', o.zk, '--zk_session_timeout', o.zkSessionTimeout ?? ZK_SESSION_TIMEOUT)
   if (o.routes !== undefined) args.push('--routes', o.routes.join(','))
   args.push(...(o.extraArgs ?? []))
-  const node = await spawnNode(args, o.port)
-  t.teardown(() => stopNode(node))
-  let serverId = ''
-  let routePort = -1
+  const options = { ...testNodeOptions(o.port ?? await freePort(), args), name: o.name ?? o.label }
+  const node = await untilAccepting(new MeshNode(o.label, monitorPort, options))
+  t.teardown(async () => { await node.stop() })
   try {
-    await until(`${o.label} logs its id and route port`, () => {
-      const out = node.output()
-      const id = /Server is ready \(id (N[A-Z0-9]+)\)/.exec(out)
-      const rp = /Listening for route connections on [^\s:]+:(\d+)/.exec(out)
-      if (id === null || rp === null) return false
-      serverId = id[1]
-      routePort = Number(rp[1])
-      return true
-    }, 10_000)
+    node.serverId = (await node.waitForLine(/Server is ready \(id (N[A-Z0-9]+)\)/, READY_LOG_TIMEOUT_MS))[1]
+    node.routePort = Number((await node.waitForLine(/Listening for route connections on [^\s:]+:(\d+)/, READY_LOG_TIMEOUT_MS))[1])
   } catch (err) {
-    await stopNode(node)
-    throw new Error(`${o.label} did not come up: ${node.output().slice(-2000)}`, { cause: err })
+    await node.stop()
+    throw new Error(`${o.label} did not come up: ${node.logTail()}`, { cause: err })
   }
-  return Object.assign(node, {
-    label: o.label,
-    serverId,
-    routePort,
-    hostPort: `127.0.0.1:${node.port}`,
-    liveRoutes: () => countRoutes(node.output()),
-  })
-}
-
-/** SIGTERM, and SIGKILL if it has not exited within 5 s. */
-export async function stopNode(node: NodeProcess): Promise<void> {
-  const timer = setTimeout(() => { void node.kill('SIGKILL') }, 5_000)
-  await node.stop()
-  clearTimeout(timer)
+  return node
 }
 
 export function countRoutes(log: string): number {
@@ -118,9 +120,9 @@ export function countRoutes(log: string): number {
 }
 
 /** Starts `count` nodes joined through ZooKeeper, in parallel. Labels A, B, C, … */
-export async function startZkCluster(t: Test, zkConnect: string, count: number, extraArgs: string[] = []): Promise<MeshNode[]> {
+export async function startZkCluster(t: Test, zkConnect: string, count: number, extraArgs: string[] = [], cluster = CLUSTER_NAME): Promise<MeshNode[]> {
   const labels = 'ABCDEFGH'
-  return Promise.all(Array.from({ length: count }, (_, i) => startMeshNode(t, { label: labels[i], zk: zkConnect, extraArgs })))
+  return Promise.all(Array.from({ length: count }, (_, i) => startMeshNode(t, { label: labels[i], zk: zkConnect, cluster, extraArgs })))
 }
 
 // ---- clients ---------------------------------------------------------------------

@@ -10,9 +10,8 @@ import { createClient, type Client } from 'node-zookeeper-client'
 import type { Test } from 'tap'
 import { zkExists } from '../../src/discovery/zookeeper-client.js'
 import { ROOT_PATH } from '../../src/discovery/zookeeper.js'
-import { stopNode, until } from './cluster.js'
-import { freePort } from './free-port.js'
-import { CLI, spawnNode, type NodeProcess } from './natsmesh.js'
+import { startMeshNode, until, type MeshNode } from './cluster.js'
+import { CLI } from './natsmesh.js'
 
 // ---- one CLI command ------------------------------------------------------------------
 
@@ -45,17 +44,8 @@ export function runCli(args: string[], timeoutMs = 30_000): Promise<CliResult> {
 
 // ---- nodes with monitoring ---------------------------------------------------------------
 
-export interface OpsNode extends NodeProcess {
-  name: string
-  /** `127.0.0.1:<port>`, as in connect_urls and nats.js getServer(). */
-  hostPort: string
-  serverId: string
-  monitorPort: number
-  monitorUrl: string
-  /** SIGSTOP; the teardown sends SIGCONT before stopping it. */
-  pause(): void
-  resume(): void
-}
+/** A mesh node with a name and monitoring (monitorPort 0 when started without). */
+export type OpsNode = MeshNode
 
 export interface OpsNodeOptions {
   name: string
@@ -71,34 +61,11 @@ export interface OpsNodeOptions {
   extraArgs?: string[]
 }
 
-/** `natsmesh server` named o.name, clustered, monitoring on a free port; stopped in t.teardown. */
-export async function startOpsNode(t: Test, o: OpsNodeOptions): Promise<OpsNode> {
-  const monitorPort = o.hasMonitor === false ? 0 : await freePort()
-  const args = ['--name', o.name, '--cluster', `nats://127.0.0.1:${o.routePort ?? 0}`, '--cluster_name', o.cluster]
-  if (monitorPort > 0) args.push('-m', String(monitorPort))
-  if (o.zk !== undefined) args.push('--zk', o.zk, '--zk_session_timeout', o.zkSessionTimeout ?? '30s')
-  if (o.routes !== undefined) args.push('--routes', o.routes.join(','))
-  args.push(...(o.extraArgs ?? []))
-  const node = await spawnNode(args)
-  let isPaused = false
-  t.teardown(async () => {
-    if (isPaused) node.process.kill('SIGCONT')
-    await stopNode(node)
-  })
-  let serverId = ''
-  await until(`${o.name} logs its server id`, () => {
-    const m = /Server is ready \(id (N[A-Z0-9]+)\)/.exec(node.output())
-    if (m !== null) serverId = m[1]
-    return m !== null
-  }, 10_000)
-  return Object.assign(node, {
-    name: o.name,
-    hostPort: `127.0.0.1:${node.port}`,
-    serverId,
-    monitorPort,
-    monitorUrl: `http://127.0.0.1:${monitorPort}`,
-    pause() { isPaused = true; node.process.kill('SIGSTOP') },
-    resume() { isPaused = false; node.process.kill('SIGCONT') },
+/** `natsmesh server` named o.name, clustered, monitoring on a free port; stopped in t.teardown (continued first if paused). */
+export function startOpsNode(t: Test, o: OpsNodeOptions): Promise<OpsNode> {
+  return startMeshNode(t, {
+    label: o.name, name: o.name, cluster: o.cluster, zk: o.zk, routes: o.routes, routePort: o.routePort,
+    hasMonitor: o.hasMonitor ?? true, zkSessionTimeout: o.zkSessionTimeout ?? '30s', extraArgs: o.extraArgs,
   })
 }
 
