@@ -13,9 +13,10 @@
 //   has had all of them delivered to A ("converged"). JOIN_ROUNDS rounds on a
 //   fresh A+B each, median.
 import net from 'node:net'
-import { spawn } from 'node:child_process'
-import { freePort } from '../src/local/free-port.js'
-import { sleep, startTarget, stopTarget, type ProcessRegistry, type Target, type TargetSpec } from './servers.js'
+import type { NodeProcess } from '../src/local/node-process.js'
+import { freePorts } from '../src/local/ports.js'
+import { sleep } from '../src/local/wait.js'
+import { spawnServer, startTarget, stopTarget, type ProcessRegistry, type Target, type TargetSpec } from './servers.js'
 import { median } from './report.js'
 
 export const CONVERGENCE_NAMES = ['interest', 'join'] as const
@@ -174,7 +175,7 @@ export async function runInterestBench(specs: [TargetSpec, TargetSpec], registry
 
 async function joinRound(spec: TargetSpec, registry: ProcessRegistry, subjects: number): Promise<{ acceptMs: number; convergedMs: number }> {
   const pair = await startTarget(spec, 2, registry)
-  let c: ReturnType<typeof spawn> | null = null
+  let c: NodeProcess | null = null
   let holder: RawClient | null = null
   let publisher: RawClient | null = null
   try {
@@ -196,13 +197,11 @@ async function joinRound(spec: TargetSpec, registry: ProcessRegistry, subjects: 
     // Let A pass its 10,000 subscriptions to B before C comes.
     await sleep(200)
 
-    const [port, clusterPort] = [await freePort(), await freePort()]
+    const [port, clusterPort] = await freePorts(2)
     const routes = pair.nodes.map((n) => `nats://127.0.0.1:${n.clusterPort}`).join(',')
-    const args = [...spec.command.slice(1), '-a', '127.0.0.1', '-p', String(port),
-      '--cluster', `nats://127.0.0.1:${clusterPort}`, '--cluster_name', 'bench', '--routes', routes]
+    const args = ['--cluster', `nats://127.0.0.1:${clusterPort}`, '--cluster_name', 'bench', '--routes', routes]
     const spawnedAt = nowMs()
-    c = spawn(spec.command[0], args, { stdio: ['ignore', 'ignore', 'ignore'], detached: true })
-    registry.add(c, true)
+    c = spawnServer(spec, port, args, registry)
     const deadline = spawnedAt + JOIN_TIMEOUT_MS
     publisher = await connectUntil(port, deadline)
     const acceptMs = nowMs() - spawnedAt
@@ -220,7 +219,7 @@ async function joinRound(spec: TargetSpec, registry: ProcessRegistry, subjects: 
   } finally {
     holder?.close()
     publisher?.close()
-    if (c?.pid !== undefined && c.exitCode === null) { try { process.kill(-c.pid, 'SIGKILL') } catch { /* gone */ } }
+    c?.killNow()
     stopTarget(pair)
   }
 }

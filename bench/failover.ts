@@ -15,8 +15,10 @@
 // printed. See docs/benchmarks.md, "Failover".
 import { Events, connect as natsConnect, type NatsConnection } from 'nats'
 import { connect as natsmeshConnect } from '../src/client/index.js'
-import { LocalCluster, LocalNode, sleep, until, waitForMesh } from '../examples/support/nodes.js'
-import { freePort } from '../src/local/free-port.js'
+import { LocalCluster, freeNodePorts } from '../src/local/cluster.js'
+import { LocalNode } from '../src/local/local-node.js'
+import { waitForMesh } from '../src/local/mesh-probe.js'
+import { sleep, until } from '../src/local/wait.js'
 import { startLocalZooKeeper } from '../src/local/zookeeper.js'
 
 export const FAILOVER_ROUNDS = 10
@@ -24,6 +26,9 @@ const PUBLISH_EVERY_MS = 1
 const RESUME_TIMEOUT_MS = 15_000
 /** Between rounds, after the mesh is back: let reconnect timers and ZooKeeper sessions settle. */
 const SETTLE_MS = 500
+/** Starting a node, and the mesh forming again around it. */
+const READY_TIMEOUT_MS = 20_000
+const NODE_NAMES = ['A', 'B', 'C']
 
 export interface FailoverSide {
   client: string
@@ -42,7 +47,8 @@ export interface FailoverReport {
 
 /** What a round needs from a cluster, whichever server it runs. */
 interface Cluster {
-  nodes: LocalNode[]
+  nodes: readonly LocalNode[]
+  /** Starts a killed node again on its ports and waits until the mesh is whole again. */
   restart(node: LocalNode): Promise<void>
   stop(): Promise<void>
 }
@@ -54,8 +60,20 @@ export async function runFailoverBench(options: { rounds?: number; natsServerCom
 
   const zk = await startLocalZooKeeper({ dirPrefix: 'natsmesh-bench-zk-' })
   try {
-    const mesh = await LocalCluster.start(zk.connectString, 'failover-bench', 3, options.natsmeshCommand)
+    const cluster = await LocalCluster.start({
+      clusterName: 'failover-bench', nodeNames: NODE_NAMES, ports: await freeNodePorts(NODE_NAMES.length),
+      nodeFlags: ['--zk_session_timeout', '2s'], command: options.natsmeshCommand,
+    }, { kind: 'external-zk', connectString: zk.connectString }, READY_TIMEOUT_MS)
+    const mesh: Cluster = {
+      nodes: cluster.nodes,
+      async restart(node) {
+        await cluster.restart(node, READY_TIMEOUT_MS)
+        await cluster.waitForMesh(READY_TIMEOUT_MS)
+      },
+      stop: () => cluster.stop(READY_TIMEOUT_MS),
+    }
     try {
+      await cluster.waitForMesh(READY_TIMEOUT_MS)
       const sub = await natsmeshConnect({
         zookeeper: zk.connectString, cluster: 'failover-bench', zkSessionTimeoutMs: 2_000, onEvent: () => { /* measured here, not logged */ },
       })
@@ -74,7 +92,7 @@ export async function runFailoverBench(options: { rounds?: number; natsServerCom
     const reference = await NatsServerCluster.start(options.natsServerCommand, 3)
     try {
       // The plain client as most applications run it: every node in servers, nats.js's defaults otherwise.
-      const sub = await natsConnect({ servers: reference.nodes.map((n) => n.url), maxReconnectAttempts: -1 })
+      const sub = await natsConnect({ servers: reference.nodes.map((n) => n.clientUrl), maxReconnectAttempts: -1 })
       await runRounds(natsServer, reference, sub, rounds)
       await sub.close()
     } finally {
@@ -115,7 +133,7 @@ async function oneRound(cluster: Cluster, sub: NatsConnection, watch: Disconnect
   const victim = cluster.nodes.find((n) => n.hostPort === sub.getServer())
   if (victim === undefined) throw new Error(`the subscriber is on ${sub.getServer()}, not a node of the cluster`)
   const pubNode = cluster.nodes.find((n) => n !== victim && n.isRunning) ?? victim
-  const pub = await natsConnect({ servers: pubNode.url, reconnect: false, ignoreClusterUpdates: true })
+  const pub = await natsConnect({ servers: pubNode.clientUrl, reconnect: false, ignoreClusterUpdates: true })
   const subject = `bench.failover.${round}.${Date.now()}`
   const arrivals: number[] = []
   const subscription = sub.subscribe(subject, { callback: () => { arrivals.push(Date.now()) } })
@@ -131,7 +149,7 @@ async function oneRound(cluster: Cluster, sub: NatsConnection, watch: Disconnect
     timer = setInterval(() => pub.publish(subject), PUBLISH_EVERY_MS)
     await sleep(100)
     const killedAt = Date.now()
-    await victim.kill('SIGKILL')
+    await victim.process?.kill()
     const goneAt = Date.now()
     await until('a message arrives through another node', () => arrivals.some((t) => t > goneAt), RESUME_TIMEOUT_MS)
     const resumedAt = arrivals.find((t) => t > goneAt) ?? goneAt
@@ -149,43 +167,42 @@ async function oneRound(cluster: Cluster, sub: NatsConnection, watch: Disconnect
 /** nats-server nodes routed to each other (`--routes`), restarted on the same ports. */
 class NatsServerCluster implements Cluster {
   readonly nodes: LocalNode[]
-  private readonly routePorts: number[]
-  private readonly command: string[]
 
-  private constructor(nodes: LocalNode[], routePorts: number[], command: string[]) {
+  private constructor(nodes: LocalNode[]) {
     this.nodes = nodes
-    this.routePorts = routePorts
-    this.command = command
   }
 
   static async start(command: string[], count: number): Promise<NatsServerCluster> {
-    const nodes: LocalNode[] = []
-    const routePorts: number[] = []
-    for (let i = 0; i < count; i++) {
-      nodes.push(new LocalNode('ABCDEFGH'[i], await freePort()))
-      routePorts.push(await freePort())
+    const ports = await freeNodePorts(count)
+    const nodes = ports.map((p, i) => new LocalNode({
+      name: NODE_NAMES[i], clusterName: 'failover-bench', ports: p, command,
+      args: ['--routes', ports.filter((_, k) => k !== i).map((o) => `nats://127.0.0.1:${o.route}`).join(',')],
+    }))
+    const cluster = new NatsServerCluster(nodes)
+    try {
+      for (const n of nodes) n.start()
+      await Promise.all(nodes.map((n) => n.waitReady(READY_TIMEOUT_MS)))
+      await cluster.waitForMesh()
+    } catch (err) {
+      await cluster.stop()
+      throw err
     }
-    const cluster = new NatsServerCluster(nodes, routePorts, command)
-    await Promise.all(nodes.map((n) => cluster.startNode(n)))
-    await waitForMesh(nodes.map((n) => n.url))
     return cluster
   }
 
-  private startNode(node: LocalNode): Promise<void> {
-    const i = this.nodes.indexOf(node)
-    const others = this.routePorts.filter((_, k) => k !== i).map((p) => `nats://127.0.0.1:${p}`)
-    return node.start(this.command, ['--cluster', `nats://127.0.0.1:${this.routePorts[i]}`, '--cluster_name', 'failover-bench',
-      '--routes', others.join(',')])
-  }
-
   async restart(node: LocalNode): Promise<void> {
-    await node.kill()
-    await this.startNode(node)
-    await waitForMesh(this.nodes.map((n) => n.url))
+    await node.process?.kill()
+    node.start()
+    await node.waitReady(READY_TIMEOUT_MS)
+    await this.waitForMesh()
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.nodes.map((n) => n.kill('SIGKILL')))
+    await Promise.all(this.nodes.map((n) => n.process?.kill()))
+  }
+
+  private async waitForMesh(): Promise<void> {
+    await waitForMesh(this.nodes.map((n) => ({ url: n.clientUrl, label: n.name })), READY_TIMEOUT_MS)
   }
 }
 

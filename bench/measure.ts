@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto'
 import type { LatencyScenario, ThroughputScenario } from './scenarios.js'
 import type { ProcessRegistry, Target } from './servers.js'
-import { assertAlive, sleep, targetCpuSeconds } from './servers.js'
+import { sleep } from '../src/local/wait.js'
+import { assertAlive, targetCpuSeconds } from './servers.js'
 import { all, Worker } from './workers.js'
 
 const SETUP_TIMEOUT_MS = 15_000

@@ -3,12 +3,14 @@
 // the runner's ProcessRegistry, which kills it at exit, on error and on SIGINT.
 import net from 'node:net'
 import { readFileSync } from 'node:fs'
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { freePort } from '../src/local/free-port.js'
+import { execFileSync, type ChildProcess } from 'node:child_process'
+import { NodeProcess } from '../src/local/node-process.js'
+import { answersInfo, freePorts } from '../src/local/ports.js'
+import { sleep } from '../src/local/wait.js'
 
 const READY_TIMEOUT_MS = 15_000
+const READY_POLL_MS = 50
 const ROUTES_TIMEOUT_MS = 20_000
-const STDERR_TAIL_BYTES = 8_000
 
 /** Every child process of the run; killAll is synchronous so it works in 'exit'. */
 export class ProcessRegistry {
@@ -50,8 +52,7 @@ export interface TargetSpec {
 export interface RunningNode {
   port: number
   clusterPort: number
-  process: ChildProcess
-  stderrTail(): string
+  process: NodeProcess
 }
 
 export interface Target {
@@ -66,78 +67,48 @@ export interface Target {
  * message published on every node reaches every other node.
  */
 export async function startTarget(spec: TargetSpec, nodeCount: number, registry: ProcessRegistry): Promise<Target> {
-  const ports: number[] = []
-  const clusterPorts: number[] = []
-  for (let n = 0; n < nodeCount; n++) {
-    ports.push(await freePort())
-    clusterPorts.push(await freePort())
-  }
+  const ports = await freePorts(2 * nodeCount)
   const nodes: RunningNode[] = []
   for (let n = 0; n < nodeCount; n++) {
-    const args = [...spec.command.slice(1), '-a', '127.0.0.1', '-p', String(ports[n])]
+    const [port, clusterPort] = [ports[2 * n], ports[2 * n + 1]]
+    const args: string[] = []
     if (nodeCount > 1) {
-      const others = clusterPorts.filter((_, k) => k !== n).map((p) => `nats://127.0.0.1:${p}`)
-      args.push('--cluster', `nats://127.0.0.1:${clusterPorts[n]}`, '--cluster_name', 'bench', '--routes', others.join(','))
+      const others = ports.filter((_, k) => k % 2 === 1 && k !== 2 * n + 1).map((p) => `nats://127.0.0.1:${p}`)
+      args.push('--cluster', `nats://127.0.0.1:${clusterPort}`, '--cluster_name', 'bench', '--routes', others.join(','))
     }
-    nodes.push(spawnNode(spec, args, ports[n], clusterPorts[n], registry))
+    nodes.push({ port, clusterPort, process: spawnServer(spec, port, args, registry) })
   }
   for (const node of nodes) {
     try {
-      await waitForInfo(node.port, READY_TIMEOUT_MS, () => node.process.exitCode === null && node.process.signalCode === null)
+      await node.process.waitUntil(() => answersInfo(node.port), READY_TIMEOUT_MS, READY_POLL_MS)
     } catch (err) {
       throw new Error(`${spec.name} (${spec.command.join(' ')}) did not answer with INFO on port ${node.port}: ` +
-        `${(err as Error).message}\n${node.stderrTail()}`, { cause: err })
+        `${(err as Error).message}\n${node.process.logTail()}`, { cause: err })
     }
   }
-  if (nodeCount > 1) await waitForRoutes(spec.name, ports, ROUTES_TIMEOUT_MS)
+  if (nodeCount > 1) await waitForRoutes(spec.name, nodes.map((n) => n.port), ROUTES_TIMEOUT_MS)
   return { name: spec.name, nodes }
 }
 
-function spawnNode(spec: TargetSpec, args: string[], port: number, clusterPort: number, registry: ProcessRegistry): RunningNode {
-  const child = spawn(spec.command[0], args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true })
-  registry.add(child, true)
-  let tail = ''
-  child.stderr?.on('data', (d: Buffer) => { tail = (tail + d.toString()).slice(-STDERR_TAIL_BYTES) })
-  child.on('error', (err) => { tail += `\nspawn failed: ${err.message}` })
-  return { port, clusterPort, process: child, stderrTail: () => tail }
+/** A server of the target's kind, `-a 127.0.0.1 -p <port>` and args appended, leading its own process group. */
+export function spawnServer(spec: TargetSpec, port: number, args: readonly string[], registry: ProcessRegistry): NodeProcess {
+  const node = new NodeProcess({ name: spec.name, command: spec.command, port, args, isDetached: true })
+  registry.add(node.process, true)
+  return node
 }
 
 /** Fails fast, with the server's last words, when a node of the target has died. */
 export function assertAlive(target: Target): void {
   for (const node of target.nodes) {
-    if (node.process.exitCode !== null || node.process.signalCode !== null) {
-      throw new Error(`${target.name} node on port ${node.port} exited (${node.process.signalCode ?? node.process.exitCode}): ${node.stderrTail().slice(-2000)}`)
+    const status = node.process.exitStatus
+    if (status !== null) {
+      throw new Error(`${target.name} node on port ${node.port} exited (${status.signal ?? status.code}): ${node.process.logTail().slice(-2000)}`)
     }
   }
 }
 
 export function stopTarget(target: Target): void {
-  for (const node of target.nodes) killChild(node.process, true)
-}
-
-/** Connects until a server accepts and sends its INFO line (as nats-server does on connect). */
-export async function waitForInfo(port: number, timeoutMs: number, isAlive: () => boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (let attempt = 0; attempt < 1000 && Date.now() < deadline; attempt++) {
-    if (!isAlive()) throw new Error('the process exited')
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1')
-      let seen = ''
-      const timer = setTimeout(() => { socket.destroy(); resolve(false) }, 1000)
-      socket.on('data', (d: Buffer) => {
-        seen += d.toString('latin1')
-        if (seen.includes('\r\n')) {
-          clearTimeout(timer)
-          socket.destroy()
-          resolve(seen.startsWith('INFO '))
-        }
-      })
-      socket.on('error', () => { clearTimeout(timer); resolve(false) })
-    })
-    if (ok) return
-    await sleep(50)
-  }
-  throw new Error(`no INFO within ${timeoutMs} ms`)
+  for (const node of target.nodes) node.process.killNow()
 }
 
 /**
@@ -185,15 +156,11 @@ const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding:
 export function targetCpuSeconds(target: Target): number {
   let ticks = 0
   for (const node of target.nodes) {
-    if (node.process.pid === undefined) continue
+    if (node.process.pid <= 0) continue
     const stat = readFileSync(`/proc/${node.process.pid}/stat`, 'latin1')
     // Fields after "pid (comm) ": state is field 3, utime 14 and stime 15.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     ticks += Number(fields[11]) + Number(fields[12])
   }
   return ticks / TICKS_PER_SECOND
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }

@@ -17,10 +17,16 @@ import os from 'node:os'
 import path from 'node:path'
 import { JSONCodec, type NatsConnection } from 'nats'
 import { connect, type ClientEvent } from '../src/client/index.js'
-import { LocalCluster, sleep, type LocalNode } from './support/nodes.js'
+import { LocalCluster, freeNodePorts } from '../src/local/cluster.js'
+import type { LocalNode } from '../src/local/local-node.js'
+import { sleep } from '../src/local/wait.js'
 import { startLocalZooKeeper, type LocalZooKeeper } from '../src/local/zookeeper.js'
 
 const RUN_MS = 20_000
+/** Starting a node, and the mesh forming again around it. */
+const READY_TIMEOUT_MS = 20_000
+/** Node sessions: a SIGKILLed node leaves ZooKeeper after 2 s. */
+const NODE_FLAGS = ['--zk_session_timeout', '2s']
 const KILL_AT_MS = 6_000
 const RESTART_AFTER_MS = 5_000
 const HEARTBEAT_MS = 1_000
@@ -173,7 +179,7 @@ async function main(): Promise<void> {
   const components: Component[] = []
   const cleanup = async (): Promise<void> => {
     await Promise.all(components.map((c) => c.nc?.close().catch(() => { /* already closed */ })))
-    await cluster?.stop()
+    await cluster?.stop(READY_TIMEOUT_MS)
     await zk?.stop()
     await rm(dir, { recursive: true, force: true })
   }
@@ -181,8 +187,10 @@ async function main(): Promise<void> {
   try {
     zk = await startLocalZooKeeper({ dirPrefix: 'natsmesh-example-zk-' })
     log('zookeeper', `serving on ${zk.connectString}`)
-    cluster = await LocalCluster.start(zk.connectString, 'cf', 3)
-    log('cluster', `nodes ${cluster.nodes.map((n) => `${n.label}=${n.hostPort}`).join(', ')} meshed`)
+    cluster = await LocalCluster.start({ clusterName: 'cf', nodeNames: ['A', 'B', 'C'], ports: await freeNodePorts(3), nodeFlags: NODE_FLAGS },
+      { kind: 'external-zk', connectString: zk.connectString }, READY_TIMEOUT_MS)
+    await cluster.waitForMesh(READY_TIMEOUT_MS)
+    log('cluster', `nodes ${cluster.nodes.map((n) => `${n.name}=${n.hostPort}`).join(', ')} meshed`)
     const cacheFile = path.join(dir, 'cf-nodes.json')
 
     const router = new Router('router')
@@ -201,11 +209,12 @@ async function main(): Promise<void> {
     await sleep(KILL_AT_MS - (Date.now() - startedAt))
     const victim = busiestNode(cluster.nodes, components)
     const onVictim = components.filter((c) => c.server() === victim.hostPort).map((c) => c.name)
-    log('chaos', `SIGKILL node ${victim.label} (${victim.hostPort}); on it: ${onVictim.join(', ') || 'nobody'}`)
-    await victim.kill('SIGKILL')
+    log('chaos', `SIGKILL node ${victim.name} (${victim.hostPort}); on it: ${onVictim.join(', ') || 'nobody'}`)
+    await victim.process?.kill()
     await sleep(RESTART_AFTER_MS)
-    await cluster.restart(victim)
-    log('chaos', `node ${victim.label} restarted on ${victim.hostPort} (new id ${victim.serverId})`)
+    await cluster.restart(victim, READY_TIMEOUT_MS)
+    await cluster.waitForMesh(READY_TIMEOUT_MS)
+    log('chaos', `node ${victim.name} restarted on ${victim.hostPort} (new id ${victim.serverId})`)
 
     await sleep(Math.max(0, RUN_MS - (Date.now() - startedAt)))
     controller.stop()
@@ -231,7 +240,7 @@ async function main(): Promise<void> {
 }
 
 /** The node most components are on: killing it shows the most failovers. */
-function busiestNode(nodes: LocalNode[], components: Component[]): LocalNode {
+function busiestNode(nodes: readonly LocalNode[], components: Component[]): LocalNode {
   let best = nodes[0]
   let bestCount = -1
   for (const node of nodes) {

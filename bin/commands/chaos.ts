@@ -1,7 +1,7 @@
 // `natsmesh chaos`: kill, pause, drain and add nodes and stop ZooKeeper
-// under load, then say what the clients saw (bin/commands/chaos/runner.ts);
+// under load, then say what the clients saw (src/chaos/runner.ts);
 // `natsmesh chaos --fuzz`: bad bytes, floods and a slow consumer against one
-// node (bin/commands/chaos/fuzz.ts). See docs/chaos.md.
+// node (src/chaos/fuzz.ts). See docs/chaos.md.
 //
 // Exit code: 0 the verdict passed, 1 it failed (or the run could not start),
 // 2 bad options. Ctrl-C (or SIGTERM) ends the run early (the report says so)

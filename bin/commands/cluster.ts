@@ -7,8 +7,9 @@ import type { Argv, CommandModule } from 'yargs'
 import { OptionsError } from '../../src/errors.js'
 import { parseDuration } from '../../src/config/option-table.js'
 import {
-  DEFAULT_HTTP_TIMEOUT, readMembers, runOperation, shortId, viewMember, viewMonitor, type NodeView,
+  DEFAULT_HTTP_TIMEOUT, readMembers, shortId, viewMember, viewMonitor, type NodeView,
 } from '../../src/ops/cluster-query.js'
+import { runOperation } from './operation.js'
 import { formatTable, type Column } from '../table.js'
 
 interface LsArgs {

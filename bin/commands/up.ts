@@ -8,21 +8,21 @@
 //
 // stdout carries up's own account (the table, node exits, shutdown); stderr
 // carries the nodes' log lines, each naming its node.
-import net from 'node:net'
 import type { Argv, CommandModule } from 'yargs'
 import { OptionsError } from '../../src/errors.js'
-import { OperationError, httpRequest, runOperation } from '../../src/ops/cluster-query.js'
-import { findZooKeeper, logTail, startLocalZooKeeper, type LocalZooKeeper } from '../../src/local/zookeeper.js'
-import { LocalNode, describeExit } from '../../src/local/node-process.js'
+import { OperationError } from '../../src/ops/cluster-query.js'
+import {
+  LocalCluster, MONITOR_OFFSET, ROUTE_OFFSET, basedNodePorts, describeExit, freeNodePorts, type MemberChoice, type MemberSource,
+} from '../../src/local/cluster.js'
+import type { LocalNode, NodePorts } from '../../src/local/local-node.js'
+import { logTail } from '../../src/local/zookeeper.js'
+import { runOperation } from './operation.js'
 import { formatTable } from '../table.js'
 
 const MAX_NODES = 32
 const NODE_READY_TIMEOUT_MS = 30_000
 const MESH_TIMEOUT_MS = 20_000
 const NODE_STOP_TIMEOUT_MS = 10_000
-/** With --base_port B, node i listens for clients on B+i, routes on B+ROUTE_OFFSET+i, HTTP on B+MONITOR_OFFSET+i (4222, 6222, 8222). */
-const ROUTE_OFFSET = 2000
-const MONITOR_OFFSET = 4000
 /** Short lame duck for a dev cluster (production defaults: 10s and 120s); flags after -- override them. */
 const DEV_LAME_DUCK_FLAGS: ReadonlyArray<readonly [string, string]> = [['lame_duck_grace_period', '1s'], ['lame_duck_duration', '5s']]
 /** Flags up sets per node: passing them after -- would clash. Long names, then single-letter aliases. */
@@ -36,12 +36,6 @@ interface UpArgs {
   no_zk?: boolean
   zk?: string
 }
-
-/** How the nodes find each other. */
-type MemberSource =
-  | { kind: 'local-zk'; zk: LocalZooKeeper }
-  | { kind: 'external-zk'; connectString: string }
-  | { kind: 'static'; reason: string }
 
 /** The words after the first `--`: flags for every node. */
 function nodeFlagsFromArgv(): string[] {
@@ -70,85 +64,42 @@ function hasFlag(flags: readonly string[], name: string): boolean {
   return flags.some((token) => flagNames(token).includes(name))
 }
 
-/** `count` distinct ports the OS says are free, all held at once so none repeats. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers: net.Server[] = []
-  try {
-    const ports: number[] = []
-    for (let i = 0; i < count; i++) {
-      const server = net.createServer()
-      servers.push(server)
-      ports.push(await new Promise<number>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(0, '127.0.0.1', () => {
-          const address = server.address()
-          if (address === null || typeof address === 'string') reject(new Error('no port from the OS'))
-          else resolve(address.port)
-        })
-      }))
-    }
-    return ports
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))))
-  }
-}
-
-interface NodePorts {
-  client: number
-  route: number
-  monitor: number
-}
-
+/** Ports for the nodes: free ones, or from --base_port (clients on base+i, routes on base+2000+i, HTTP on base+4000+i). */
 async function nodePorts(count: number, basePort: number | undefined): Promise<NodePorts[]> {
-  if (basePort === undefined) {
-    const ports = await freePorts(3 * count)
-    return Array.from({ length: count }, (_, i) => ({ client: ports[3 * i], route: ports[3 * i + 1], monitor: ports[3 * i + 2] }))
-  }
+  if (basePort === undefined) return freeNodePorts(count)
   if (!Number.isInteger(basePort) || basePort < 1 || basePort + MONITOR_OFFSET + count - 1 > 65535) {
     throw new OptionsError(`--base_port: expected a port from 1 to ${65535 - MONITOR_OFFSET - count + 1} ` +
       `(clients on base+i, routes on base+${ROUTE_OFFSET}+i, monitoring on base+${MONITOR_OFFSET}+i), got ${String(basePort)}`)
   }
-  return Array.from({ length: count }, (_, i) => ({ client: basePort + i, route: basePort + ROUTE_OFFSET + i, monitor: basePort + MONITOR_OFFSET + i }))
+  return basedNodePorts(count, basePort)
 }
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`)
 }
 
-/** Every node reports a route to every other one (bounded; false if not in time). */
-async function waitForMesh(nodes: readonly LocalNode[]): Promise<boolean> {
-  const deadline = Date.now() + MESH_TIMEOUT_MS
-  for (let i = 0; i < MESH_TIMEOUT_MS / 100 + 10; i++) {
-    const counts = await Promise.all(nodes.map(async (n) => {
-      try {
-        const varz = JSON.parse((await httpRequest('GET', `${n.monitorUrl}/varz`, 1_000)).body) as { routes?: unknown }
-        return typeof varz.routes === 'number' ? varz.routes : -1
-      } catch {
-        return -1
-      }
-    }))
-    if (counts.every((c) => c >= nodes.length - 1)) return true
-    if (Date.now() > deadline) break
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  return false
+/** Why the nodes use a static seed list, in up's words. */
+function staticReason(isZooKeeperMissing: boolean): string {
+  return isZooKeeperMissing
+    ? 'since no ZooKeeper is installed (java and /usr/share/java/zookeeper.jar: apt-get install zookeeper)'
+    : 'as asked (--no_zk)'
 }
 
-function printCluster(cluster: string, nodes: readonly LocalNode[], discovery: MemberSource): void {
-  const where = discovery.kind === 'local-zk'
-    ? `ZooKeeper: ${discovery.zk.connectString} (pid ${discovery.zk.pid}, data in ${discovery.zk.dir})`
-    : discovery.kind === 'external-zk' ? `ZooKeeper: ${discovery.connectString} (yours; up does not stop it)`
-      : `Discovery: static seed list (--routes), ${discovery.reason}`
+function printCluster(cluster: string, nodes: readonly LocalNode[], members: MemberSource): void {
+  const where = members.kind === 'local-zk'
+    ? `ZooKeeper: ${members.zk.connectString} (pid ${members.zk.pid}, data in ${members.zk.dir})`
+    : members.kind === 'external-zk' ? `ZooKeeper: ${members.connectString} (yours; up does not stop it)`
+      : `Discovery: static seed list (--routes), ${staticReason(members.isZooKeeperMissing)}`
   say(`natsmesh up: cluster "${cluster}", ${nodes.length} node(s)`)
   say(where)
   say('')
   process.stdout.write(formatTable(
     [{ title: 'NAME' }, { title: 'PID', isNumeric: true }, { title: 'CLIENT URL' }, { title: 'MONITOR URL' }, { title: 'ROUTE URL' }],
-    nodes.map((n) => [n.name, String(n.pid), n.clientUrl, n.monitorUrl, n.routeUrl]),
+    nodes.map((n) => [n.name, String(pidOf(n)), n.clientUrl, n.monitorUrl, n.routeUrl]),
   ))
   say('')
   say(`Clients: ${nodes.map((n) => n.clientUrl).join(',')}`)
-  const zk = discovery.kind === 'local-zk' ? discovery.zk.connectString : discovery.kind === 'external-zk' ? discovery.connectString : null
+  const zk = members.kind === 'local-zk' ? members.zk.connectString : members.kind === 'external-zk' ? members.connectString : null
   const last = nodes[nodes.length - 1]
   if (zk !== null) {
     say(`List:    natsmesh cluster ls --zk ${zk} --cluster_name ${cluster}`)
@@ -160,27 +111,45 @@ function printCluster(cluster: string, nodes: readonly LocalNode[], discovery: M
   say('Node logs go to stderr. Ctrl-C stops the cluster.')
 }
 
+function pidOf(node: LocalNode): number {
+  return node.process?.pid ?? -1
+}
+
+function memberChoice(argv: UpArgs): MemberChoice {
+  if (argv.zk !== undefined) return { kind: 'external-zk', connectString: argv.zk }
+  if (argv.no_zk === true) return { kind: 'static' }
+  return { kind: 'auto', zookeeper: { stopTimeoutS: 5, dirPrefix: 'natsmesh-up-zk-' } }
+}
+
 async function up(argv: UpArgs): Promise<number> {
   const count = argv.nodes
   if (!Number.isInteger(count) || count < 1 || count > MAX_NODES) throw new OptionsError(`--nodes: expected 1 to ${MAX_NODES}, got ${String(count)}`)
-  const cluster = argv.cluster_name
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(cluster)) throw new OptionsError(`--cluster_name: letters, digits, _ . - only, got ${JSON.stringify(cluster)}`)
+  const clusterName = argv.cluster_name
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(clusterName)) throw new OptionsError(`--cluster_name: letters, digits, _ . - only, got ${JSON.stringify(clusterName)}`)
   if (argv.no_zk === true && argv.zk !== undefined) throw new OptionsError('--no_zk and --zk contradict each other')
   const extra = nodeFlagsFromArgv()
   checkNodeFlags(extra)
   const ports = await nodePorts(count, argv.base_port)
+  const lameDuck = DEV_LAME_DUCK_FLAGS.filter(([flag]) => !hasFlag(extra, flag)).flatMap(([flag, value]) => [`--${flag}`, value])
+  const cluster = new LocalCluster({
+    clusterName,
+    nodeNames: ports.map((_, i) => `${clusterName}-${i + 1}`),
+    ports,
+    nodeFlags: [...lameDuck, ...extra],
+    // Own process groups: Ctrl-C reaches up only, and up decides the order things stop in.
+    isDetached: true,
+    isWatchingParent: true,
+    onLine: (_node, line) => process.stderr.write(`${line}\n`),
+  })
 
   // Signals first: a Ctrl-C during startup must clean up too.
   let isStopping = false
   let wakeStop: () => void = () => {}
   const stopRequested = new Promise<void>((resolve) => { wakeStop = resolve })
-  const nodes: LocalNode[] = []
-  let discovery: MemberSource | null = null
   const onSignal = (signal: NodeJS.Signals): void => {
     if (isStopping) {
       say(`natsmesh up: ${signal} again: killing everything now`)
-      for (const n of nodes) n.kill()
-      if (discovery?.kind === 'local-zk') void discovery.zk.stop()
+      cluster.killNow()
       return
     }
     isStopping = true
@@ -190,91 +159,49 @@ async function up(argv: UpArgs): Promise<number> {
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
   for (const s of signals) process.on(s, onSignal)
 
-  const stopAll = async (): Promise<void> => {
-    await Promise.all(nodes.map(async (n) => {
-      const wasRunning = !n.hasExited
-      const status = await n.stop(NODE_STOP_TIMEOUT_MS)
-      if (wasRunning) say(`natsmesh up: ${n.name} stopped (${describeExit(status)})`)
-    }))
-    if (discovery?.kind === 'local-zk') {
-      await discovery.zk.stop()
-      say(`natsmesh up: ZooKeeper stopped, ${discovery.zk.dir} removed`)
-    }
-    for (const s of signals) process.off(s, onSignal)
-  }
-
   try {
-    if (argv.zk !== undefined) {
-      discovery = { kind: 'external-zk', connectString: argv.zk }
-    } else if (argv.no_zk === true) {
-      discovery = { kind: 'static', reason: 'as asked (--no_zk)' }
-    } else {
-      const install = findZooKeeper()
-      if (install === null) {
-        discovery = { kind: 'static', reason: 'since no ZooKeeper is installed (java and /usr/share/java/zookeeper.jar: apt-get install zookeeper)' }
-      } else {
-        const [zkPort] = await freePorts(1)
-        try {
-          discovery = { kind: 'local-zk', zk: await startLocalZooKeeper({ install, port: zkPort, stopTimeoutS: 5, dirPrefix: 'natsmesh-up-zk-' }) }
-        } catch (err) {
-          throw new OperationError(`${err instanceof Error ? err.message : String(err)} (run with --no_zk to use a static seed list)`, { cause: err })
-        }
-      }
+    const choice = memberChoice(argv)
+    let members: MemberSource
+    try {
+      members = await cluster.startMembers(choice)
+    } catch (err) {
+      throw new OperationError(`${err instanceof Error ? err.message : String(err)} (run with --no_zk to use a static seed list)`, { cause: err })
     }
     if (isStopping) return 0
 
-    const finder: string[] = discovery.kind === 'static'
-      ? ['--routes', ports.map((p) => `nats://127.0.0.1:${p.route}`).join(',')]
-      : ['--zk', discovery.kind === 'local-zk' ? discovery.zk.connectString : discovery.connectString]
-    const lameDuck = DEV_LAME_DUCK_FLAGS.filter(([flag]) => !hasFlag(extra, flag)).flatMap(([flag, value]) => [`--${flag}`, value])
-    for (const [i, p] of ports.entries()) {
-      const name = `${cluster}-${i + 1}`
-      nodes.push(new LocalNode({
-        name,
-        clientPort: p.client,
-        routePort: p.route,
-        monitorPort: p.monitor,
-        args: [
-          '-a', '127.0.0.1', '-p', String(p.client), '-m', String(p.monitor), '--name', name,
-          '--cluster', `nats://127.0.0.1:${p.route}`, '--cluster_name', cluster, ...finder, ...lameDuck, ...extra,
-        ],
-      }, (line) => process.stderr.write(`${line}\n`)))
-    }
-    const failure = await Promise.race([
-      Promise.all(nodes.map((n) => n.waitReady(NODE_READY_TIMEOUT_MS).then(() => null, (err: unknown) => ({ node: n, err }))))
-        .then((results) => results.find((r) => r !== null) ?? null),
-      stopRequested.then(() => null),
-    ])
+    cluster.startNodes()
+    const nodes = cluster.nodes
+    const failure = await Promise.race([cluster.waitReady(NODE_READY_TIMEOUT_MS), stopRequested.then(() => null)])
     if (failure !== null) {
       const why = failure.err instanceof Error ? failure.err.message : String(failure.err)
-      say(`natsmesh up: ${why}; its last log lines:\n${failure.node.logTail()}`)
+      say(`natsmesh up: ${why}; its last log lines:\n${failure.node.process?.logTail() ?? ''}`)
       return 1
     }
     if (isStopping) return 0
-    if (!await Promise.race([waitForMesh(nodes), stopRequested.then(() => true)])) {
+    if (!await Promise.race([cluster.waitForRoutes(MESH_TIMEOUT_MS), stopRequested.then(() => true)])) {
       say(`natsmesh up: warning: the nodes did not all see each other within ${MESH_TIMEOUT_MS} ms (see their logs)`)
     }
     if (isStopping) return 0
-    printCluster(cluster, nodes, discovery)
+    printCluster(clusterName, nodes, members)
 
     // 0 when stopped by a signal; 1 when up ends because every node exited and one of them failed.
     let exitCode = 0
     for (const n of nodes) {
-      void n.exited.then((status) => {
+      void n.process?.exited.then((status) => {
         if (isStopping) return
-        const others = nodes.filter((o) => !o.hasExited).length
+        const others = nodes.filter((o) => o.isRunning).length
         say(status.code === 0
-          ? `natsmesh up: ${n.name} (pid ${n.pid}) has exited (${describeExit(status)}: drained or stopped); ${others} node(s) still running`
-          : `natsmesh up: ${n.name} (pid ${n.pid}) died unexpectedly (${describeExit(status)}); ${others} node(s) still running`)
+          ? `natsmesh up: ${n.name} (pid ${pidOf(n)}) has exited (${describeExit(status)}: drained or stopped); ${others} node(s) still running`
+          : `natsmesh up: ${n.name} (pid ${pidOf(n)}) died unexpectedly (${describeExit(status)}); ${others} node(s) still running`)
         if (others === 0) {
           say('natsmesh up: no node left; stopping')
-          exitCode = nodes.every((o) => o.exitStatus?.code === 0) ? 0 : 1
+          exitCode = nodes.every((o) => o.process?.exitStatus?.code === 0) ? 0 : 1
           isStopping = true
           wakeStop()
         }
       })
     }
-    const zk = discovery.kind === 'local-zk' ? discovery.zk : null
+    const zk = members.kind === 'local-zk' ? members.zk : null
     if (zk !== null) {
       void zk.exited.then(async () => {
         if (isStopping) return
@@ -286,7 +213,11 @@ async function up(argv: UpArgs): Promise<number> {
     return exitCode
   } finally {
     isStopping = true
-    await stopAll()
+    await cluster.stop(NODE_STOP_TIMEOUT_MS, {
+      nodeStopped: (n, status, wasRunning) => { if (wasRunning) say(`natsmesh up: ${n.name} stopped (${describeExit(status)})`) },
+      zooKeeperStopped: (zk) => say(`natsmesh up: ZooKeeper stopped, ${zk.dir} removed`),
+    })
+    for (const s of signals) process.off(s, onSignal)
   }
 }
 

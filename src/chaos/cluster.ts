@@ -1,16 +1,18 @@
-// The nodes of a chaos run: `natsmesh server` child processes (LocalNode, as
-// `natsmesh up` starts them) on fixed 127.0.0.1 ports, which the fault
-// injector kills, pauses, drains, restarts and adds. Every exit we did not
-// cause is recorded as unexpected: a verdict check fails on it.
+// The nodes of a chaos run: `natsmesh server` child processes (LocalNode,
+// src/local/local-node.ts, as `natsmesh up` starts them) on fixed 127.0.0.1
+// ports, which the fault injector kills, pauses, drains, restarts and adds.
+// Every exit we did not cause is recorded as unexpected: a verdict check
+// fails on it.
 //
 // A killed node comes back on the same ports (a process restart on the same
 // host), so the plain nats.js clients' static URL list stays right; drained
 // and added nodes get new ports.
 import { createWriteStream, type WriteStream } from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
-import { httpRequest } from '../ops/cluster-query.js'
-import { LocalNode, describeExit, type ExitStatus } from '../local/node-process.js'
+import { LocalNode } from '../local/local-node.js'
+import { describeExit, type ExitStatus, type NodeProcess } from '../local/node-process.js'
+import { freePorts } from '../local/ports.js'
+import { getJson, httpRequest } from '../ops/http.js'
 
 export const CLUSTER_NAME = 'chaos'
 /** Flags every chaos node gets: failures noticed in seconds, a short lame duck. */
@@ -36,30 +38,15 @@ export interface NodeExit {
   how: string
 }
 
-export class ChaosNode {
-  readonly label: string
-  readonly clientPort: number
-  readonly routePort: number
-  readonly monitorPort: number
+export class ChaosNode extends LocalNode {
   state: ChaosNodeState = 'down'
-  /** This process's server id (new at every start). */
-  serverId = ''
-  process: LocalNode | null = null
   starts = 0
   readonly exits: NodeExit[] = []
   /** Set just before we stop the process ourselves. */
   isExitExpected = false
 
-  constructor(label: string, clientPort: number, routePort: number, monitorPort: number) {
-    this.label = label
-    this.clientPort = clientPort
-    this.routePort = routePort
-    this.monitorPort = monitorPort
-  }
-
-  get hostPort(): string { return `127.0.0.1:${this.clientPort}` }
-  get clientUrl(): string { return `nats://127.0.0.1:${this.clientPort}` }
-  get monitorUrl(): string { return `http://127.0.0.1:${this.monitorPort}` }
+  get label(): string { return this.name }
+  get clientPort(): number { return this.ports.client }
   get isLive(): boolean { return this.state === 'up' }
 }
 
@@ -98,8 +85,16 @@ export class ChaosCluster {
 
   /** A new node on fresh ports, started; labels n1, n2, … in order of creation. */
   async addNode(): Promise<ChaosNode> {
-    const [clientPort, routePort, monitorPort] = await freePorts(3)
-    const node = new ChaosNode(`n${this.nodes.length + 1}`, clientPort, routePort, monitorPort)
+    const [client, route, monitor] = await freePorts(3)
+    const node: ChaosNode = new ChaosNode({
+      name: `n${this.nodes.length + 1}`,
+      clusterName: CLUSTER_NAME,
+      ports: { client, route, monitor },
+      args: ['--zk', this.zookeeper, ...NODE_FLAGS],
+      isDetached: true,
+      isWatchingParent: true,
+      onLine: (line) => this.logFor(node).write(`${line}\n`),
+    })
     this.nodes.push(node)
     await this.start(node)
     return node
@@ -112,28 +107,15 @@ export class ChaosCluster {
     node.starts++
     node.isExitExpected = false
     log.write(`---- ${node.label} start #${node.starts} at ${(this.clock() / 1000).toFixed(1)}s ----\n`)
-    const child = new LocalNode({
-      name: node.label,
-      clientPort: node.clientPort,
-      routePort: node.routePort,
-      monitorPort: node.monitorPort,
-      args: [
-        '-a', '127.0.0.1', '-p', String(node.clientPort), '-m', String(node.monitorPort), '-n', node.label,
-        '--cluster', `nats://127.0.0.1:${node.routePort}`, '--cluster_name', CLUSTER_NAME, '--zk', this.zookeeper,
-        ...NODE_FLAGS,
-      ],
-    }, (line) => log.write(`${line}\n`))
-    node.process = child
+    const child = node.start()
     node.state = 'up'
     void child.exited.then((status) => this.onExit(node, child, status))
     try {
-      await child.waitReady(READY_TIMEOUT_MS)
-      node.serverId = await serverId(node)
-      this.knownIds.set(node.serverId, `${node.label}#${node.starts}`)
+      await node.waitReady(READY_TIMEOUT_MS)
+      this.knownIds.set(await node.readServerId(HTTP_TIMEOUT_MS), `${node.label}#${node.starts}`)
     } catch (err) {
       node.isExitExpected = true
-      child.kill()
-      await child.exited
+      await child.kill()
       throw new Error(`${node.label} did not start: ${err instanceof Error ? err.message : String(err)}\n${child.logTail()}`, { cause: err })
     }
   }
@@ -142,21 +124,19 @@ export class ChaosCluster {
   async kill(node: ChaosNode): Promise<void> {
     const child = this.running(node)
     node.isExitExpected = true
-    signal(child.pid, 'SIGKILL')
-    if (node.state === 'paused') signal(child.pid, 'SIGCONT')
-    await child.exited
+    await child.kill()
   }
 
   /** SIGSTOP: a hang with every socket left open. */
   pause(node: ChaosNode): void {
     const child = this.running(node)
-    signal(child.pid, 'SIGSTOP')
+    child.pause()
     node.state = 'paused'
   }
 
   resume(node: ChaosNode): void {
     const child = this.running(node)
-    signal(child.pid, 'SIGCONT')
+    child.resume()
     if (node.state === 'paused') node.state = 'up'
   }
 
@@ -170,7 +150,7 @@ export class ChaosCluster {
     let isInTime = true
     const timer = setTimeout(() => {
       isInTime = false
-      child.kill()
+      child.killNow()
     }, DRAIN_EXIT_TIMEOUT_MS)
     await child.exited
     clearTimeout(timer)
@@ -183,7 +163,6 @@ export class ChaosCluster {
       const child = node.process
       if (child === null || child.hasExited) return
       node.isExitExpected = true
-      if (node.state === 'paused') signal(child.pid, 'SIGCONT')
       const status = await child.stop(STOP_TIMEOUT_MS)
       if (status.signal === 'SIGKILL' || (status.code !== null && status.code !== 0)) {
         this.events.log(`${node.label} did not stop cleanly on SIGTERM (${describeExit(status)})`)
@@ -198,26 +177,21 @@ export class ChaosCluster {
     for (const node of this.nodes) {
       if (node.process !== null && !node.process.hasExited) {
         node.isExitExpected = true
-        signal(node.process.pid, 'SIGKILL')
-        signal(node.process.pid, 'SIGCONT')
+        node.process.killNow()
       }
     }
   }
 
-  async getJson(node: ChaosNode, endpoint: string): Promise<Record<string, unknown>> {
-    const answer = await httpRequest('GET', `${node.monitorUrl}${endpoint}`, HTTP_TIMEOUT_MS)
-    if (answer.status !== 200) throw new Error(`${node.label} ${endpoint} answered ${answer.status}`)
-    const parsed: unknown = JSON.parse(answer.body)
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`${node.label} ${endpoint}: not a JSON object`)
-    return parsed as Record<string, unknown>
+  getJson(node: ChaosNode, endpoint: string): Promise<Record<string, unknown>> {
+    return getJson(`${node.monitorUrl}${endpoint}`, HTTP_TIMEOUT_MS)
   }
 
-  private running(node: ChaosNode): LocalNode {
+  private running(node: ChaosNode): NodeProcess {
     if (node.process === null || node.process.hasExited) throw new Error(`${node.label} is not running`)
     return node.process
   }
 
-  private onExit(node: ChaosNode, child: LocalNode, status: ExitStatus): void {
+  private onExit(node: ChaosNode, child: NodeProcess, status: ExitStatus): void {
     if (node.process !== child) return
     const how = describeExit(status)
     node.exits.push({ at: this.clock(), expected: node.isExitExpected, how })
@@ -234,42 +208,5 @@ export class ChaosCluster {
       this.logs.set(node.label, stream)
     }
     return stream
-  }
-}
-
-async function serverId(node: ChaosNode): Promise<string> {
-  const answer = await httpRequest('GET', `${node.monitorUrl}/varz`, HTTP_TIMEOUT_MS)
-  const varz: unknown = JSON.parse(answer.body)
-  if (varz !== null && typeof varz === 'object' && 'server_id' in varz && typeof varz.server_id === 'string') return varz.server_id
-  throw new Error(`${node.label}: /varz has no server_id`)
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig)
-  } catch {
-    // Already gone: its exit is recorded by the 'exit' handler.
-  }
-}
-
-/** Ports the OS says are free now, all held open until every one is known (so they differ). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers: net.Server[] = []
-  try {
-    for (let i = 0; i < count; i++) {
-      const server = net.createServer()
-      servers.push(server)
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(0, '127.0.0.1', () => resolve())
-      })
-    }
-    return servers.map((s) => {
-      const address = s.address()
-      if (address === null || typeof address === 'string') throw new Error('no port from the OS')
-      return address.port
-    })
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
   }
 }

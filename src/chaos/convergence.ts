@@ -13,6 +13,7 @@
 // has its own verdict check. Every poll is bounded by the caller's deadline.
 import { randomBytes } from 'node:crypto'
 import { connect as natsConnect, type NatsConnection } from 'nats'
+import { sleep } from '../local/wait.js'
 import type { ChaosCluster, ChaosNode } from './cluster.js'
 
 const POLL_MS = 250
@@ -163,8 +164,4 @@ function labels(cluster: ChaosCluster, ids: readonly string[]): string {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }

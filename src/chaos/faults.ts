@@ -17,7 +17,8 @@
 // converged and every client that was on the target connected again.
 // PRE_WINDOW_MS covers messages already handed to the node's sockets.
 import type { ChaosCluster, ChaosNode } from './cluster.js'
-import { sleep, waitConverged } from './convergence.js'
+import { sleep } from '../local/wait.js'
+import { waitConverged } from './convergence.js'
 import type { FaultKind } from './options.js'
 import type { Random } from './random.js'
 import type { Failover, FaultReport } from './report.js'

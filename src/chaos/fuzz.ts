@@ -15,10 +15,11 @@
 import net from 'node:net'
 import { Events, connect as natsConnect, type NatsConnection } from 'nats'
 import { randomBytes } from 'node:crypto'
-import { httpRequest } from '../ops/cluster-query.js'
-import { LocalNode, describeExit } from '../local/node-process.js'
-import { freePorts } from './cluster.js'
-import { sleep } from './convergence.js'
+import { waitForHealthz } from '../local/local-node.js'
+import { NodeProcess, describeExit } from '../local/node-process.js'
+import { freePorts } from '../local/ports.js'
+import { sleep } from '../local/wait.js'
+import { getJson, isHealthy } from '../ops/http.js'
 import { fuzzScript, type FuzzScript } from './frames.js'
 import type { FuzzOptions } from './options.js'
 import { Random } from './random.js'
@@ -244,14 +245,8 @@ class GoodClients {
   }
 }
 
-async function varz(monitorUrl: string): Promise<Record<string, unknown> | null> {
-  try {
-    const answer = await httpRequest('GET', `${monitorUrl}/varz`, 2_000)
-    const parsed: unknown = JSON.parse(answer.body)
-    return parsed !== null && typeof parsed === 'object' ? parsed as Record<string, unknown> : null
-  } catch {
-    return null
-  }
+function varz(monitorUrl: string): Promise<Record<string, unknown> | null> {
+  return getJson(`${monitorUrl}/varz`, 2_000).catch(() => null)
 }
 
 function numberField(v: Record<string, unknown> | null, key: string): number {
@@ -264,11 +259,13 @@ export async function runFuzz(options: FuzzOptions, say: (line: string) => void,
   const [clientPort, monitorPort] = await freePorts(2)
   const exits: string[] = []
   let isStopping = false
-  const node = new LocalNode({
-    name: 'fuzz', clientPort, routePort: 0, monitorPort,
-    args: ['-a', '127.0.0.1', '-p', String(clientPort), '-m', String(monitorPort), '-n', 'fuzz',
+  const monitorUrl = `http://127.0.0.1:${monitorPort}`
+  // Its log is not needed, only its exit.
+  const node = new NodeProcess({
+    name: 'fuzz', port: clientPort, isDetached: true, isWatchingParent: true,
+    args: ['-m', String(monitorPort), '-n', 'fuzz',
       '--max_connections', String(FUZZ_MAX_CONNECTIONS), '--max_pending', FUZZ_MAX_PENDING, '--max_payload', '256KB'],
-  }, () => { /* the node's log is not needed; its exit is */ })
+  })
   void node.exited.then((status) => { if (!isStopping) exits.push(describeExit(status)) })
   const good = new GoodClients()
   const memory: number[] = []
@@ -279,11 +276,11 @@ export async function runFuzz(options: FuzzOptions, say: (line: string) => void,
   const slow = { published: 0, slowConsumersBefore: 0, slowConsumersAfter: 0, isCutOff: false }
   const t0 = Date.now()
   try {
-    await node.waitReady(30_000)
-    say(`natsmesh chaos --fuzz: seed ${options.seed}, one node on ${node.clientUrl} (max_connections ${FUZZ_MAX_CONNECTIONS}, max_pending ${FUZZ_MAX_PENDING}), ${options.durationMs / 1000}s`)
-    await good.connect(node.clientUrl)
+    await waitForHealthz(node, monitorUrl, 30_000)
+    say(`natsmesh chaos --fuzz: seed ${options.seed}, one node on ${node.url} (max_connections ${FUZZ_MAX_CONNECTIONS}, max_pending ${FUZZ_MAX_PENDING}), ${options.durationMs / 1000}s`)
+    await good.connect(node.url)
     sampler = setInterval(() => {
-      void varz(node.monitorUrl).then((v) => { if (v !== null) memory.push(numberField(v, 'mem')) })
+      void varz(monitorUrl).then((v) => { if (v !== null) memory.push(numberField(v, 'mem')) })
     }, MEMORY_SAMPLE_MS)
     good.start()
     for (const { name, share } of PHASES) {
@@ -293,8 +290,8 @@ export async function runFuzz(options: FuzzOptions, say: (line: string) => void,
       const until = Date.now() + share * options.durationMs
       say(`${(startMs / 1000).toFixed(1).padStart(6)}s  phase ${name}`)
       if (name === 'fuzz') await fuzzPhase(clientPort, options.connections, until, rng, stats, signal)
-      else if (name === 'flood') Object.assign(flood, await floodPhase(clientPort, until, node.monitorUrl))
-      else if (name === 'slow-consumer') Object.assign(slow, await slowConsumerPhase(node.clientUrl, node.monitorUrl, until, good.prefix))
+      else if (name === 'flood') Object.assign(flood, await floodPhase(clientPort, until, monitorUrl))
+      else if (name === 'slow-consumer') Object.assign(slow, await slowConsumerPhase(node.url, monitorUrl, until, good.prefix))
       await sleep(until - Date.now())
       const endMs = Date.now() - t0
       const requests = good.requests - requestsBefore
@@ -312,7 +309,7 @@ export async function runFuzz(options: FuzzOptions, say: (line: string) => void,
     if (sampler !== null) clearInterval(sampler)
     await good.close()
   }
-  const health = await httpRequest('GET', `${node.monitorUrl}/healthz`, 2_000).then((a) => a.status === 200, () => false)
+  const health = await isHealthy(monitorUrl, 2_000)
   isStopping = true
   await node.stop(5_000)
 

@@ -18,7 +18,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { freePort } from './free-port.js'
+import { freePort } from './ports.js'
+import { sleep } from './wait.js'
 
 export const ZOOKEEPER_JAR = '/usr/share/java/zookeeper.jar'
 const MAIN_CLASS = 'org.apache.zookeeper.server.ZooKeeperServerMain'
@@ -274,7 +275,7 @@ async function waitUntilServing(port: number, jvm: Jvm, timeoutMs: number): Prom
     if (jvm.isGone) throw new Error('the ZooKeeper JVM exited during startup')
     if ((await fourLetterWord(port, 'srvr')).includes('Mode:')) return
     if (Date.now() > deadline) break
-    await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS))
+    await sleep(READY_POLL_MS)
   }
   throw new Error(`not serving after ${timeoutMs} ms`)
 }

@@ -3,10 +3,10 @@
 // registered), and each node's own account of itself from its monitoring
 // port (/varz and /healthz, with a short timeout, so one hung node costs its
 // row, not the command).
-import http from 'node:http'
 import type { MemberInfo } from '../discovery/discovery.js'
 import { ZooKeeperDiscovery } from '../discovery/zookeeper.js'
 import { NatsmeshError } from '../errors.js'
+import { getJson, httpRequest, trimUrl, type HttpAnswer } from './http.js'
 
 export const DEFAULT_HTTP_TIMEOUT = '2s'
 /** How long to wait for a ZooKeeper session before saying it cannot be reached. */
@@ -19,82 +19,6 @@ export class OperationError extends NatsmeshError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('NATSMESH_ERR_OPERATION', message, options)
   }
-}
-
-// ---- HTTP ---------------------------------------------------------------------------
-
-export interface HttpAnswer {
-  status: number
-  body: string
-}
-
-/**
- * Why a node did not answer: 'refused' (nothing listens: the process is
- * gone), 'timeout' (connected or not, no answer in time: hung, SIGSTOPped,
- * or a dead link), 'error' (anything else).
- */
-export type NoAnswerKind = 'refused' | 'timeout' | 'error'
-
-export class NoAnswer extends Error {
-  readonly kind: NoAnswerKind
-  constructor(kind: NoAnswerKind, message: string) {
-    super(message)
-    this.kind = kind
-  }
-}
-
-/** One request, no keep-alive (a command must not linger on idle sockets), bounded by timeoutMs. */
-export function httpRequest(method: 'GET' | 'POST', url: string, timeoutMs: number): Promise<HttpAnswer> {
-  return new Promise((resolve, reject) => {
-    let isSettled = false
-    const settle = (err: NoAnswer | null, answer?: HttpAnswer): void => {
-      if (isSettled) return
-      isSettled = true
-      clearTimeout(timer)
-      if (err !== null) reject(err)
-      else if (answer !== undefined) resolve(answer)
-    }
-    let req: http.ClientRequest
-    try {
-      req = http.request(url, { method, agent: false, headers: { connection: 'close' } }, (res) => {
-        let body = ''
-        res.setEncoding('utf8')
-        res.on('data', (chunk: string) => { if (body.length < 4_000_000) body += chunk })
-        res.on('end', () => settle(null, { status: res.statusCode ?? 0, body }))
-        res.on('error', (err) => settle(new NoAnswer('error', err.message)))
-      })
-    } catch (err) {
-      reject(new NoAnswer('error', `bad URL ${url}: ${err instanceof Error ? err.message : String(err)}`))
-      return
-    }
-    const timer = setTimeout(() => {
-      settle(new NoAnswer('timeout', `no answer within ${timeoutMs} ms`))
-      req.destroy()
-    }, timeoutMs)
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      const kind: NoAnswerKind = err.code === 'ECONNREFUSED' ? 'refused' : 'error'
-      settle(new NoAnswer(kind, kind === 'refused' ? 'connection refused' : err.message))
-    })
-    req.end()
-  })
-}
-
-async function getJson(url: string, timeoutMs: number): Promise<Record<string, unknown>> {
-  const answer = await httpRequest('GET', url, timeoutMs)
-  if (answer.status !== 200) throw new NoAnswer('error', `${url} answered ${answer.status}`)
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(answer.body)
-  } catch {
-    throw new NoAnswer('error', `${url} did not answer JSON`)
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new NoAnswer('error', `${url} did not answer a JSON object`)
-  return parsed as Record<string, unknown>
-}
-
-/** `http://h:p/` → `http://h:p`. */
-export function trimUrl(url: string): string {
-  return url.replace(/\/+$/, '')
 }
 
 // ---- one node's view --------------------------------------------------------------
@@ -277,21 +201,3 @@ export function shortId(id: string): string {
 
 /** `cluster ls` shows this much of a server id; `node drain` accepts any unique prefix this long or longer. */
 export const SHORT_ID_LENGTH = 12
-
-// ---- running a command ----------------------------------------------------------------
-
-/**
- * Runs an operator command and sets the exit code: what it returns (0 on
- * success), 1 for an OperationError (printed without a stack), 2 for bad
- * flags (NatsmeshError, as `natsmesh server` does). Anything else is a bug and
- * propagates with its stack.
- */
-export async function runOperation(run: () => Promise<number>): Promise<void> {
-  try {
-    process.exitCode = await run()
-  } catch (err) {
-    if (!(err instanceof NatsmeshError)) throw err
-    process.stderr.write(`natsmesh: ${err.message}\n`)
-    process.exitCode = err instanceof OperationError ? 1 : 2
-  }
-}

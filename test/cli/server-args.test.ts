@@ -1,22 +1,11 @@
 // The `server` fast path (no yargs) must read arguments exactly as the yargs
 // path does, and leave everything else to yargs.
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import t from 'tap'
 import { parseServerArgs } from '../../bin/commands/server-args.js'
-import { CLI } from '../helpers/natsmesh.js'
+import { runCli, type CliResult } from '../helpers/ops.js'
 
-const run = promisify(execFile)
-
-async function check(args: string[], viaYargs: boolean): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, NATSMESH_CLI: viaYargs ? 'yargs' : '' }
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, 'server', ...args, '--check'], { env, timeout: 10_000 })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string }
-    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
-  }
+function check(args: string[], viaYargs: boolean): Promise<CliResult> {
+  return runCli(['server', ...args, '--check'], 10_000, { NATSMESH_CLI: viaYargs ? 'yargs' : '' })
 }
 
 const SAME_RESULT: string[][] = [

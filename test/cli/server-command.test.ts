@@ -1,28 +1,14 @@
 // `natsmesh server` as a user and a test harness meet it: help, refusals
 // before anything listens, signals, and quick restarts on the same port.
-import { execFile } from 'node:child_process'
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { promisify } from 'node:util'
 import { connect, StringCodec } from 'nats'
 import t from 'tap'
 import { SERVER_OPTION_SPECS } from '../../src/server/options.js'
-import { freePort } from '../helpers/free-port.js'
-import { CLI, spawnNode } from '../helpers/natsmesh.js'
-
-const run = promisify(execFile)
-
-async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { timeout: 10_000 })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string }
-    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
-  }
-}
+import { freePort, isAccepting } from '../helpers/free-port.js'
+import { spawnNode } from '../helpers/natsmesh.js'
+import { runCli } from '../helpers/ops.js'
 
 t.test('--help documents every server option', async (t) => {
   const { code, stdout } = await runCli(['server', '--help'])
@@ -37,11 +23,7 @@ t.test('a bad value is refused with its flag named, exit 2, and nothing listens'
   const { code, stderr } = await runCli(['server', '-p', String(port), '--max_payload', 'lots'])
   t.equal(code, 2)
   t.match(stderr, /--max_payload/)
-  const listening = await new Promise<boolean>((resolve) => {
-    const s = net.connect(port, '127.0.0.1')
-    s.once('connect', () => { s.destroy(); resolve(true) })
-    s.once('error', () => resolve(false))
-  })
+  const listening = await isAccepting(port)
   t.notOk(listening, 'no listener was opened')
 })
 
@@ -85,7 +67,7 @@ t.test('a single node with --cluster_name serves clients, and SIGTERM exits 0 af
   await sub.flush()
   for (let i = 0; i < 1000; i++) pub.publish('bye', sc.encode(String(i)))
   await pub.flush()
-  const code = await node.stop()
+  const { code } = await node.stop()
   await closed
   t.equal(code, 0, 'exit code 0')
   t.equal(got, 1000, 'every message published before SIGTERM was delivered')

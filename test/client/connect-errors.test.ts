@@ -4,11 +4,10 @@
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { NatsError, StringCodec } from 'nats'
-import zookeeper from 'node-zookeeper-client'
 import t, { type Test } from 'tap'
 import { CLIENT_ERROR_CODES, CacheError, ClientError, NatsmeshError, connect, type NatsmeshConnectionOptions } from '../../src/client/index.js'
 import { freePort } from '../helpers/free-port.js'
-import { startZooKeeper } from '../helpers/zookeeper.js'
+import { memberPath, startZooKeeper, withZooKeeperSession } from '../helpers/zookeeper.js'
 import { startMeshNode } from '../helpers/cluster.js'
 import { eventRecorder, tempDir } from '../helpers/client-cluster.js'
 
@@ -121,18 +120,7 @@ t.test('plain servers go straight to nats.js: it works, and its errors are its o
 /** Creates /natsmesh/clusters/<cluster>/nodes/<id> holding a member record that points at `clientUrl`. */
 function createZnodes(connectString: string, cluster: string, id: string, clientUrl: string): Promise<void> {
   const member = { clientUrl, id, monitorUrl: null, name: id, routeUrl: 'nats://127.0.0.1:1', startTime: new Date().toISOString(), version: '0.1.0' }
-  const path = `/natsmesh/clusters/${cluster}/nodes/${id}`
-  return new Promise((resolve, reject) => {
-    const client = zookeeper.createClient(connectString)
-    const timer = setTimeout(() => { client.close(); reject(new Error('ZooKeeper did not answer')) }, 10_000)
-    client.once('connected', () => {
-      client.mkdirp(path, Buffer.from(JSON.stringify(member)), (err) => {
-        clearTimeout(timer)
-        client.close()
-        if (err) reject(err)
-        else resolve()
-      })
-    })
-    client.connect()
-  })
+  return withZooKeeperSession(connectString, (client) => new Promise<void>((resolve, reject) => {
+    client.mkdirp(memberPath(cluster, id), Buffer.from(JSON.stringify(member)), (err) => (err ? reject(err) : resolve()))
+  }))
 }

@@ -3,30 +3,21 @@
 // by natsmesh/client before it closes them; so is a hung node once ZooKeeper
 // drops it; a znode that disappears and comes straight back moves nobody;
 // and, without ZooKeeper, a node that says `ldm` is left too.
-import zookeeper from 'node-zookeeper-client'
 import t, { type Test } from 'tap'
 import type { NatsConnection } from 'nats'
-import { startZooKeeper } from '../helpers/zookeeper.js'
+import { memberPath, startZooKeeper, withZooKeeperSession } from '../helpers/zookeeper.js'
 import {
-  connectTo, interestBarrier, sameIds, sleep, startMeshNode, uniqueSubject, until, waitForMesh, watchMembers, type MeshNode,
+  connectTo, interestBarrier, sameIds, sleep, startNodes, uniqueSubject, until, watchMembers, type MeshNode,
 } from '../helpers/cluster.js'
 import { connectClient, nodeOf, type RecordedClient } from '../helpers/client-cluster.js'
 import { LEFT_MEMBERSHIP_CONFIRM_MS } from '../../src/client/failover.js'
+import { zkRemove } from '../../src/discovery/zookeeper-client.js'
 
 const zk = await startZooKeeper({ tickTimeMs: 500 })
 t.teardown(() => zk.stop())
 const LAME_DUCK_ARGS = ['--lame_duck_grace_period', '3s', '--lame_duck_duration', '1s']
 /** Longer than a move takes, shorter than the client's moveGraceMs (2 s): in flight when the move starts. */
 const SLOW_REPLY_MS = 800
-
-async function startNodes(t: Test, cluster: string, count: number, extraArgs: string[] = []): Promise<MeshNode[]> {
-  const nodes = await Promise.all(Array.from({ length: count }, (_, i) =>
-    startMeshNode(t, { label: 'ABC'[i], zk: zk.connectString, cluster, extraArgs })))
-  const members = await watchMembers(t, zk.connectString, cluster)
-  await until(`ZooKeeper lists the ${count} nodes of ${cluster}`, () => sameIds(members.members(), nodes))
-  await waitForMesh(nodes)
-  return nodes
-}
 
 /** Responders in queue group 'workers' answering after `delayMs`, until one sits on `target`; bounded. */
 async function respondersOn(t: Test, cluster: string, target: MeshNode, nodes: MeshNode[], subject: string, delayMs: number): Promise<RecordedClient[]> {
@@ -76,7 +67,7 @@ class RequestStream {
 }
 
 t.test('a node drained with SIGUSR2 is left before it closes its clients: a stream of requests loses none', async (t) => {
-  const nodes = await startNodes(t, 'drain', 3, LAME_DUCK_ARGS)
+  const nodes = await startNodes(t, zk.connectString, 'drain', 3, LAME_DUCK_ARGS)
   const requester = await connectClient(t, { zookeeper: zk.connectString, cluster: 'drain', zkSessionTimeoutMs: 2_000 })
   const drained = nodeOf(nodes, requester.nc)
   const subject = uniqueSubject('svc')
@@ -113,7 +104,7 @@ t.test('a node drained with SIGUSR2 is left before it closes its clients: a stre
 })
 
 t.test('a hung node (SIGSTOP) is left once ZooKeeper drops it, long before nats.js PINGs would notice', async (t) => {
-  const nodes = await startNodes(t, 'hung', 2)
+  const nodes = await startNodes(t, zk.connectString, 'hung', 2)
   const client = await connectClient(t, { zookeeper: zk.connectString, cluster: 'hung', zkSessionTimeoutMs: 2_000 })
   const hung = nodeOf(nodes, client.nc)
   // Registered after startNodes' teardown, so it runs first: a stopped process only dies by SIGKILL.
@@ -136,11 +127,11 @@ t.test('a hung node (SIGSTOP) is left once ZooKeeper drops it, long before nats.
 })
 
 t.test('a znode deleted and registered again at once does not move clients', async (t) => {
-  const nodes = await startNodes(t, 'blip', 2)
+  const nodes = await startNodes(t, zk.connectString, 'blip', 2)
   const client = await connectClient(t, { zookeeper: zk.connectString, cluster: 'blip', zkSessionTimeoutMs: 2_000 })
   const here = nodeOf(nodes, client.nc)
   const watch = await watchMembers(t, zk.connectString, 'blip')
-  await deleteZnode(zk.connectString, `/natsmesh/clusters/blip/nodes/${here.serverId}`)
+  await withZooKeeperSession(zk.connectString, (client) => zkRemove(client, memberPath('blip', here.serverId), -1))
   await until('the node registered again', () => sameIds(watch.members(), nodes))
   await sleep(LEFT_MEMBERSHIP_CONFIRM_MS + 500)
   t.equal(client.nc.getServer(), here.hostPort, 'the client stayed on its node')
@@ -148,7 +139,7 @@ t.test('a znode deleted and registered again at once does not move clients', asy
 })
 
 t.test('without ZooKeeper, a client given servers moves off a node in lame duck', async (t) => {
-  const nodes = await startNodes(t, 'plain', 2, LAME_DUCK_ARGS)
+  const nodes = await startNodes(t, zk.connectString, 'plain', 2, LAME_DUCK_ARGS)
   const client = await connectClient(t, { servers: nodes.map((n) => n.url), reconnectTimeWait: 250 })
   const drained = nodeOf(nodes, client.nc)
   await until('the client knows the other node', () => (client.nc.info?.connect_urls?.length ?? 0) >= 2)
@@ -158,19 +149,3 @@ t.test('without ZooKeeper, a client given servers moves off a node in lame duck'
   t.not(client.nc.getServer(), drained.hostPort, 'it is on the other node')
   await drained.exited
 })
-
-function deleteZnode(connectString: string, path: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const client = zookeeper.createClient(connectString)
-    const timer = setTimeout(() => { client.close(); reject(new Error(`ZooKeeper did not answer deleting ${path}`)) }, 10_000)
-    client.once('connected', () => {
-      client.remove(path, -1, (err) => {
-        clearTimeout(timer)
-        client.close()
-        if (err) reject(err)
-        else resolve()
-      })
-    })
-    client.connect()
-  })
-}

@@ -1,34 +1,27 @@
 // Failover of natsmesh/client when a node dies (SIGKILL), with a real
 // ZooKeeper (tick 500 ms) and real node processes whose sessions time out
 // after 2 s. Timings are printed, never asserted.
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { startZooKeeper } from '../helpers/zookeeper.js'
 import {
-  NumberedPublisher, connectTo, interestBarrier, startMeshNode, sameIds, uniqueSubject, until, waitForMesh, watchMembers, type MeshNode,
+  NumberReceiver, NumberedPublisher, connectTo, interestBarrier, startMeshNode, startNodes, uniqueSubject, until, waitForMesh,
 } from '../helpers/cluster.js'
-import { TimedReceiver, connectClient, nodeOf } from '../helpers/client-cluster.js'
+import { connectClient, nodeOf } from '../helpers/client-cluster.js'
 
 const zk = await startZooKeeper({ tickTimeMs: 500 })
 t.teardown(() => zk.stop())
 const clientOptions = { zookeeper: zk.connectString, zkSessionTimeoutMs: 2_000 }
 
-/** `count` nodes of cluster `cluster` through ZooKeeper; each test uses its own cluster. */
-async function startNodes(t: Test, cluster: string, count: number): Promise<MeshNode[]> {
-  const nodes = await Promise.all(Array.from({ length: count }, (_, i) => startMeshNode(t, { label: 'ABC'[i], zk: zk.connectString, cluster })))
-  const members = await watchMembers(t, zk.connectString, cluster)
-  await until(`ZooKeeper lists the ${count} nodes of ${cluster}`, () => sameIds(members.members(), nodes))
-  return nodes
-}
 
 t.test('a subscriber whose node is SIGKILLed resumes on another node: no duplicate, order kept', async (t) => {
-  const nodes = await startNodes(t, 'x', 3)
+  const nodes = await startNodes(t, zk.connectString, 'x', 3)
   await waitForMesh(nodes)
   const sub = await connectClient(t, { ...clientOptions, cluster: 'x' })
   const subNode = nodeOf(nodes, sub.nc)
   const pubNode = nodes.find((n) => n !== subNode) ?? subNode
   const pubConn = await connectTo(t, pubNode)
   const subject = uniqueSubject('failover')
-  const rx = new TimedReceiver(sub.nc, subject)
+  const rx = new NumberReceiver(sub.nc, subject)
   await sub.nc.flush()
   await interestBarrier(pubConn, sub.nc)
 
@@ -58,7 +51,7 @@ t.test('a subscriber whose node is SIGKILLed resumes on another node: no duplica
 })
 
 t.test('requests keep being answered when the responder\'s node dies: the handler moves with the client', async (t) => {
-  const nodes = await startNodes(t, 'r', 3)
+  const nodes = await startNodes(t, zk.connectString, 'r', 3)
   await waitForMesh(nodes)
   const responder = await connectClient(t, { ...clientOptions, cluster: 'r' })
   const responderNode = nodeOf(nodes, responder.nc)
@@ -83,14 +76,14 @@ t.test('requests keep being answered when the responder\'s node dies: the handle
 })
 
 t.test('a node added while the client runs becomes its failover target when its node dies', async (t) => {
-  const [a] = await startNodes(t, 'grow', 1)
+  const [a] = await startNodes(t, zk.connectString, 'grow', 1)
   const client = await connectClient(t, { ...clientOptions, cluster: 'grow' })
   t.equal(client.nc.getServer(), a.hostPort, 'the client is on the only node')
   const added = await startMeshNode(t, { label: 'N', zk: zk.connectString, cluster: 'grow' })
   await until('the client hears of the new node', () => client.of('members').some((e) => e.added.includes(added.hostPort)))
   await waitForMesh([a, added])
   const subject = uniqueSubject('grow')
-  const rx = new TimedReceiver(client.nc, subject)
+  const rx = new NumberReceiver(client.nc, subject)
   await client.nc.flush()
 
   const killedAt = Date.now()

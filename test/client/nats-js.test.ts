@@ -1,6 +1,7 @@
 // The official nats.js client against one natsmesh node, unchanged.
 import { connect, headers, StringCodec, Empty, ErrorCode, type NatsConnection, type Msg } from 'nats'
 import t, { type Test } from 'tap'
+import { sleep } from '../../src/local/wait.js'
 import { startNode } from '../helpers/natsmesh.js'
 import type { Server } from '../../src/server/server.js'
 
@@ -136,7 +137,7 @@ t.test('100,000 messages arrive complete and in order', async (t) => {
   await subc.flush()
   for (let i = 0; i < 100_000; i++) pub.publish('seq', sc.encode(String(i)))
   await pub.flush()
-  await Promise.race([done, new Promise((r) => setTimeout(r, 20_000))])
+  await Promise.race([done, sleep(20_000)])
   t.equal(expected, 100_000, 'last sequence number seen')
   t.equal(outOfOrder, 0, 'no gaps or reordering')
 })

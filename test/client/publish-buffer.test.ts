@@ -3,32 +3,22 @@
 // that down, since it is why natsmesh/client has a publish buffer. The others
 // show the buffer keeping them, in order, within its bound.
 import { connect as natsConnect, Events, type NatsConnection } from 'nats'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { CLIENT_ERROR_CODES, ClientError } from '../../src/client/index.js'
 import { startZooKeeper } from '../helpers/zookeeper.js'
 import {
-  closeQuietly, connectTo, interestBarrier, sameIds, sleep, startMeshNode, uniqueSubject, until, waitForMesh, watchMembers,
-  type MeshNode,
+  NumberReceiver, closeQuietly, connectTo, interestBarrier, sleep, startNodes, uniqueSubject, until,
 } from '../helpers/cluster.js'
-import { TimedReceiver, connectClient, nodeOf } from '../helpers/client-cluster.js'
+import { connectClient, nodeOf } from '../helpers/client-cluster.js'
 
 const zk = await startZooKeeper({ tickTimeMs: 500 })
 t.teardown(() => zk.stop())
 
-async function startNodes(t: Test, cluster: string, count: number): Promise<MeshNode[]> {
-  const nodes = await Promise.all(Array.from({ length: count }, (_, i) =>
-    startMeshNode(t, { label: 'ABC'[i], zk: zk.connectString, cluster })))
-  const members = await watchMembers(t, zk.connectString, cluster)
-  await until(`ZooKeeper lists the ${count} nodes of ${cluster}`, () => sameIds(members.members(), nodes))
-  await waitForMesh(nodes)
-  return nodes
-}
-
 t.test('plain nats.js drops what is published while it reconnects (why the buffer exists)', async (t) => {
-  const [a, b] = await startNodes(t, 'plain-drop', 2)
+  const [a, b] = await startNodes(t, zk.connectString, 'plain-drop', 2)
   const sub = await connectTo(t, b)
   const subject = uniqueSubject('drop')
-  const rx = new TimedReceiver(sub, subject)
+  const rx = new NumberReceiver(sub, subject)
   await sub.flush()
   // noRandomize: on A first, B is where it goes when A dies.
   const pub = await natsConnect({ servers: [a.url, b.url], noRandomize: true, ignoreClusterUpdates: true, maxReconnectAttempts: -1 })
@@ -49,14 +39,14 @@ t.test('plain nats.js drops what is published while it reconnects (why the buffe
   await reconnected
   pub.publish(subject, '6')
   await rx.waitFor(6)
-  t.same(rx.numbers, [1, 6], 'nats.js dropped the four publishes made while disconnected')
+  t.same(rx.seen, [1, 6], 'nats.js dropped the four publishes made while disconnected')
 })
 
 t.test('natsmesh/client keeps what is published while it reconnects and sends it first, in order', async (t) => {
-  const [a, b] = await startNodes(t, 'kept', 2)
+  const [a, b] = await startNodes(t, zk.connectString, 'kept', 2)
   const sub = await connectTo(t, b)
   const subject = uniqueSubject('kept')
-  const rx = new TimedReceiver(sub, subject)
+  const rx = new NumberReceiver(sub, subject)
   await sub.flush()
   let pub: NatsConnection | null = null
   let publishedBetween = 0
@@ -79,18 +69,18 @@ t.test('natsmesh/client keeps what is published while it reconnects and sends it
   pub.publish(subject, '501')
   await rx.waitFor(501)
   t.equal(publishedBetween, 499, '499 publishes were made between the nodes')
-  t.same(rx.numbers, Array.from({ length: 501 }, (_, i) => i + 1), 'all 501 arrive, once each, in order')
+  t.same(rx.seen, Array.from({ length: 501 }, (_, i) => i + 1), 'all 501 arrive, once each, in order')
   t.equal(recorded.of('reconnected')[0].flushed, 499, 'the reconnect event counts the 499 buffered publishes it sent')
 })
 
 t.test('a client whose node is SIGKILLed while it publishes: everything published after the socket closed arrives, in order', async (t) => {
-  const nodes = await startNodes(t, 'pubkill', 3)
+  const nodes = await startNodes(t, zk.connectString, 'pubkill', 3)
   const pub = await connectClient(t, { zookeeper: zk.connectString, cluster: 'pubkill', zkSessionTimeoutMs: 2_000 })
   const pubNode = nodeOf(nodes, pub.nc)
   const subNode = nodes.find((n) => n !== pubNode) ?? pubNode
   const sub = await connectTo(t, subNode)
   const subject = uniqueSubject('pubkill')
-  const rx = new TimedReceiver(sub, subject)
+  const rx = new NumberReceiver(sub, subject)
   await sub.flush()
   await interestBarrier(pub.nc, sub)
 
@@ -118,7 +108,7 @@ t.test('a client whose node is SIGKILLed while it publishes: everything publishe
 })
 
 t.test('a full publish buffer refuses the publish with BUFFER_FULL; closing drops the rest and says so', async (t) => {
-  const [a] = await startNodes(t, 'full', 1)
+  const [a] = await startNodes(t, zk.connectString, 'full', 1)
   const pub = await connectClient(t, { servers: a.url, reconnectTimeWait: 200, maxReconnectAttempts: -1, publishBufferBytes: 1_000 })
   await a.kill('SIGKILL')
   await until('the client saw the disconnect', () => pub.of('disconnected').length > 0)
@@ -141,7 +131,7 @@ t.test('a full publish buffer refuses the publish with BUFFER_FULL; closing drop
 })
 
 t.test('a request made between nodes is held and answered once the client is on the next node', async (t) => {
-  const [a, b] = await startNodes(t, 'req', 2)
+  const [a, b] = await startNodes(t, zk.connectString, 'req', 2)
   const responder = await connectTo(t, b)
   const subject = uniqueSubject('req')
   responder.subscribe(subject, { callback: (_err, msg) => msg.respond(`re:${msg.string()}`) })

@@ -7,9 +7,9 @@ import { readCache } from '../../src/client/index.js'
 import { normalizeUrl } from '../../src/client/pool.js'
 import { startZooKeeper } from '../helpers/zookeeper.js'
 import {
-  closeQuietly, connectTo, interestBarrier, sameIds, startMeshNode, uniqueSubject, until, waitForMesh, watchMembers,
+  NumberReceiver, closeQuietly, connectTo, interestBarrier, sameIds, startMeshNode, uniqueSubject, until, waitForMesh, watchMembers,
 } from '../helpers/cluster.js'
-import { TimedReceiver, connectClient, tempDir } from '../helpers/client-cluster.js'
+import { connectClient, tempDir } from '../helpers/client-cluster.js'
 
 t.test('ZooKeeper stopped: a new client connects from the cache; ZooKeeper back: it follows new members and fails over to one', async (t) => {
   const zk = await startZooKeeper({ tickTimeMs: 500 })
@@ -46,7 +46,7 @@ t.test('ZooKeeper stopped: a new client connects from the cache; ZooKeeper back:
   t.pass('the cache follows the membership again')
 
   const subject = uniqueSubject('outage')
-  const rx = new TimedReceiver(client.nc, subject)
+  const rx = new NumberReceiver(client.nc, subject)
   await client.nc.flush()
   await a.kill('SIGKILL')
   await until('the client fails over', () => client.of('reconnected').length > 0, 15_000)

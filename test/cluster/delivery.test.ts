@@ -20,11 +20,7 @@ t.comment(`3 nodes up and meshed (every ordered pair carries a message) ${Date.n
 
 /** A raw protocol-1 client with headers and no_responders, CONNECTed and PONGed. */
 async function rawClient(node: MeshNode, connect: Record<string, unknown> = {}): Promise<RawClient> {
-  const c = await RawClient.connect(node.port)
-  t.teardown(() => c.close())
-  await c.waitFor((text) => text.includes('\r\n'))
-  c.send(`CONNECT ${JSON.stringify({ verbose: false, pedantic: false, headers: true, no_responders: true, protocol: 1, ...connect })}\r\nPING\r\n`)
-  await c.waitFor((text) => text.includes('PONG\r\n'))
+  const c = await RawClient.setupConn(t, node.port, { headers: true, no_responders: true, protocol: 1, ...connect })
   c.take()
   return c
 }

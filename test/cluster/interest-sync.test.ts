@@ -7,7 +7,7 @@ import t, { type Test } from 'tap'
 import { RawClient } from '../helpers/raw-client.js'
 import { startZooKeeper } from '../helpers/zookeeper.js'
 import {
-  FakeRoute, connectTo, startMeshNode, uniqueSubject, until, type MeshNode,
+  FakeRoute, connectTo, sleep, startMeshNode, uniqueSubject, until, type MeshNode,
 } from '../helpers/cluster.js'
 
 const SUBSCRIPTIONS = 10_000
@@ -39,7 +39,7 @@ t.test('a node that joins gets all 10,000 subscriptions of an existing node', as
   for (let i = 0; i < 400 && received[0] === 0; i++) {
     pubConn.publish(`${root}.0`)
     await pubConn.flush()
-    await new Promise((r) => setTimeout(r, 25))
+    await sleep(25)
   }
   t.equal(received[0], 1, 'a publish on B reached a subscriber on A')
   const firstMs = Date.now() - spawnedAt
@@ -68,11 +68,7 @@ interface Lab {
 /** One node (no ZooKeeper, no seeds) and a raw local client on it. */
 async function lab(t: Test): Promise<Lab> {
   const node = await startMeshNode(t, { label: 'N' })
-  const raw = await RawClient.connect(node.port)
-  t.teardown(() => raw.close())
-  await raw.waitFor((text) => text.includes('\r\n'))
-  raw.send('CONNECT {"verbose":false,"pedantic":false,"protocol":1}\r\nPING\r\n')
-  await raw.waitFor((text) => text.includes('PONG\r\n'))
+  const raw = await RawClient.setupConn(t, node.port, { protocol: 1 })
   return { node, raw }
 }
 

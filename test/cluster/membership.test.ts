@@ -31,13 +31,8 @@ function hostPorts(nodes: MeshNode[]): string[] {
 }
 
 /** A raw client that announced protocol 1, so the node sends it INFO updates. */
-async function rawProtocol1Client(node: MeshNode): Promise<RawClient> {
-  const c = await RawClient.connect(node.port)
-  t.teardown(() => c.close())
-  await c.waitFor((text) => text.includes('\r\n'))
-  c.send('CONNECT {"verbose":false,"pedantic":false,"protocol":1}\r\nPING\r\n')
-  await c.waitFor((text) => text.includes('PONG\r\n'))
-  return c
+function rawProtocol1Client(node: MeshNode): Promise<RawClient> {
+  return RawClient.setupConn(t, node.port, { protocol: 1 })
 }
 
 t.test('a fourth node joins while A streams to B: B loses nothing, a client on the new node starts receiving, and clients learn its URL', async (t) => {

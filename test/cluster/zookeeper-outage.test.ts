@@ -4,9 +4,8 @@
 // down serves its own clients and joins later. Real ZooKeeper (tick 500 ms),
 // node sessions of 2 s. The subtests run in order on one cluster.
 import t from 'tap'
-import { createClient, type Client, type Stat } from 'node-zookeeper-client'
 import { freePort } from '../helpers/free-port.js'
-import { startTcpProxy, startZooKeeper } from '../helpers/zookeeper.js'
+import { memberPath, startTcpProxy, startZooKeeper, withZooKeeperSession, znodeStat } from '../helpers/zookeeper.js'
 import {
   CLUSTER_NAME, NumberReceiver, NumberedPublisher, connectTo, interestBarrier, memberIds, sameIds, sleep, startMeshNode,
   startZkCluster, uniqueSubject, until, waitForMesh, watchMembers,
@@ -22,22 +21,10 @@ const suite = t
 
 /** The creation time (ms since the epoch, ZooKeeper's clock) of each node's znode; -1 where there is none. */
 async function znodeCreatedAt(ids: string[]): Promise<number[]> {
-  const client: Client = createClient(zk.connectString, { sessionTimeout: 2_000, retries: 0 })
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no ZooKeeper session in 5 s')), 5_000)
-      client.once('connected', () => { clearTimeout(timer); resolve() })
-      client.connect()
-    })
-    return await Promise.all(ids.map((id) => new Promise<number>((resolve, reject) => {
-      client.exists(`/natsmesh/clusters/${CLUSTER_NAME}/nodes/${id}`, (err, stat: Stat | null) => {
-        if (err) reject(err)
-        else resolve(stat === null ? -1 : Number(stat.ctime.readBigInt64BE(0)))
-      })
-    })))
-  } finally {
-    client.close()
-  }
+  return withZooKeeperSession(zk.connectString, (client) => Promise.all(ids.map(async (id) => {
+    const stat = await znodeStat(client, memberPath(CLUSTER_NAME, id))
+    return stat === null ? -1 : Number(stat.ctime.readBigInt64BE(0))
+  })), { sessionTimeout: 2_000, retries: 0 }, 5_000)
 }
 
 t.test('stopping ZooKeeper for longer than the session timeout loses, doubles and reorders nothing between nodes; every node registers again', async (t) => {

@@ -1,13 +1,14 @@
 // Helpers for the client library's tests: a natsmesh/client connection that
-// records its events and closes in t.teardown, a receiver that stamps each
-// message's arrival, and lookups between connections and node processes.
+// records its events and closes in t.teardown, and lookups between
+// connections and node processes. (Numbered streams: NumberReceiver in
+// cluster.ts stamps each arrival.)
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import type { NatsConnection, Subscription } from 'nats'
+import type { NatsConnection } from 'nats'
 import type { Test } from 'tap'
 import { connect, type ClientEvent, type NatsmeshConnectionOptions } from '../../src/client/index.js'
-import { closeQuietly, until } from './cluster.js'
+import { closeQuietly } from '../../src/local/mesh-probe.js'
 
 export interface RecordedClient {
   nc: NatsConnection
@@ -41,55 +42,6 @@ export async function connectClient(t: Test, options: NatsmeshConnectionOptions,
 export function eventRecorder(): { events: ClientEvent[]; onEvent: (e: ClientEvent) => void } {
   const events: ClientEvent[] = []
   return { events, onEvent: (e) => { events.push(e) } }
-}
-
-/** A numbered stream's receiver that stamps each arrival (Date.now()). */
-export class TimedReceiver {
-  readonly numbers: number[] = []
-  readonly times: number[] = []
-  readonly sub: Subscription
-
-  constructor(nc: NatsConnection, subject: string) {
-    this.sub = nc.subscribe(subject, {
-      callback: (_err, msg) => {
-        if (msg.data.length === 0) return // a probe, not part of the stream
-        this.numbers.push(Number(msg.string()))
-        this.times.push(Date.now())
-      },
-    })
-  }
-
-  get last(): number { return this.numbers.length === 0 ? 0 : this.numbers[this.numbers.length - 1] }
-
-  /** The first arrival at or after `time`, or null. */
-  firstAfter(time: number): { number: number; time: number } | null {
-    for (let i = 0; i < this.times.length; i++) {
-      if (this.times[i] >= time) return { number: this.numbers[i], time: this.times[i] }
-    }
-    return null
-  }
-
-  duplicates(): number {
-    return this.numbers.length - new Set(this.numbers).size
-  }
-
-  outOfOrder(): number {
-    let count = 0
-    for (let i = 1; i < this.numbers.length; i++) if (this.numbers[i] <= this.numbers[i - 1]) count++
-    return count
-  }
-
-  /** Numbers in [from, to] never received. */
-  missing(from: number, to: number): number {
-    const seen = new Set(this.numbers)
-    let count = 0
-    for (let n = from; n <= to; n++) if (!seen.has(n)) count++
-    return count
-  }
-
-  async waitFor(n: number, timeoutMs = 10_000): Promise<void> {
-    await until(`message ${n} arrives`, () => this.last >= n, timeoutMs, 10)
-  }
 }
 
 /** The node (by `host:port`) a connection is on. */

@@ -13,39 +13,29 @@ import { connect as natsConnect, type ConnectionOptions, type NatsConnection, ty
 import type { Test } from 'tap'
 import type { MemberInfo } from '../../src/discovery/discovery.js'
 import { ZooKeeperDiscovery } from '../../src/discovery/zookeeper.js'
+import { closeQuietly, waitForMesh } from '../../src/local/mesh-probe.js'
+import { NodeProcess, type NodeProcessOptions } from '../../src/local/node-process.js'
+import { until } from '../../src/local/wait.js'
 import { freePort } from './free-port.js'
-import { spawnNode, type NodeProcess } from './natsmesh.js'
+import { testNodeOptions, untilAccepting } from './natsmesh.js'
+
+// One of each, shared with the CLI, the benchmarks and the example.
+export { sleep, until } from '../../src/local/wait.js'
+export { closeQuietly, interestBarrier, publishUntil, uniqueSubject, waitForMesh } from '../../src/local/mesh-probe.js'
+export { freePorts } from './free-port.js'
 
 export const CLUSTER_NAME = 'x'
 /** Session timeout for nodes in cluster tests (the ZooKeeper helper's 500 ms tick allows it). */
 export const ZK_SESSION_TIMEOUT = '2s'
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-/** Polls until predicate() holds; bounded in time and count. Returns the milliseconds it took. */
-export async function until(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 15_000, stepMs = 20): Promise<number> {
-  const started = Date.now()
-  const deadline = started + timeoutMs
-  for (let i = 0; i < 100_000; i++) {
-    if (await predicate()) return Date.now() - started
-    if (Date.now() > deadline) break
-    await sleep(stepMs)
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`)
-}
-
-/** A subject no other test or run uses. */
-export function uniqueSubject(prefix: string): string {
-  return `${prefix}.${randomBytes(6).toString('hex')}`
-}
+const READY_LOG_TIMEOUT_MS = 10_000
 
 // ---- nodes -----------------------------------------------------------------------
 
 export interface MeshNodeOptions {
   /** Shown in test comments only. */
   label: string
+  /** The node's --name; none by default. */
+  name?: string
   cluster?: string
   /** ZooKeeper connect string; or routes. */
   zk?: string
@@ -54,18 +44,34 @@ export interface MeshNodeOptions {
   routePort?: number
   /** The client port; a free one by default. */
   port?: number
+  /** Monitoring on a free port; default false. */
+  hasMonitor?: boolean
+  /** The node's ZooKeeper session timeout; default ZK_SESSION_TIMEOUT. */
+  zkSessionTimeout?: string
   extraArgs?: string[]
 }
 
-export interface MeshNode extends NodeProcess {
-  label: string
+/** `natsmesh server` with cluster flags, and what its log and flags say about it; `name` is its --name, else its label. */
+export class MeshNode extends NodeProcess {
+  readonly label: string
   /** This process's server id (new at every start), from its "Server is ready" log line. */
-  serverId: string
-  routePort: number
+  serverId = ''
+  routePort = -1
+  /** 0 without monitoring. */
+  readonly monitorPort: number
+  readonly monitorUrl: string
+
+  constructor(label: string, monitorPort: number, options: NodeProcessOptions) {
+    super(options)
+    this.label = label
+    this.monitorPort = monitorPort
+    this.monitorUrl = `http://127.0.0.1:${monitorPort}`
+  }
+
   /** Routes created minus routes closed, counted in the node's log. */
-  liveRoutes(): number
-  /** `127.0.0.1:<port>`, as it appears in connect_urls. */
-  hostPort: string
+  liveRoutes(): number {
+    return countRoutes(this.output())
+  }
 }
 
 /**
@@ -73,42 +79,24 @@ export interface MeshNode extends NodeProcess {
  * id and route port. Stopped (SIGTERM, then SIGKILL) in t.teardown.
  */
 export async function startMeshNode(t: Test, o: MeshNodeOptions): Promise<MeshNode> {
+  const monitorPort = o.hasMonitor === true ? await freePort() : 0
   const args = ['--cluster', `nats://127.0.0.1:${o.routePort ?? 0}`, '--cluster_name', o.cluster ?? CLUSTER_NAME]
-  if (o.zk !== undefined) args.push('--zk', o.zk, '--zk_session_timeout', ZK_SESSION_TIMEOUT)
+  if (o.name !== undefined) args.push('--name', o.name)
+  if (monitorPort > 0) args.push('-m', String(monitorPort))
+  if (o.zk !== undefined) args.push('--zk', o.zk, '--zk_session_timeout', o.zkSessionTimeout ?? ZK_SESSION_TIMEOUT)
   if (o.routes !== undefined) args.push('--routes', o.routes.join(','))
   args.push(...(o.extraArgs ?? []))
-  const node = await spawnNode(args, o.port)
-  t.teardown(() => stopNode(node))
-  let serverId = ''
-  let routePort = -1
+  const options = { ...testNodeOptions(o.port ?? await freePort(), args), name: o.name ?? o.label }
+  const node = await untilAccepting(new MeshNode(o.label, monitorPort, options))
+  t.teardown(async () => { await node.stop() })
   try {
-    await until(`${o.label} logs its id and route port`, () => {
-      const out = node.output()
-      const id = /Server is ready \(id (N[A-Z0-9]+)\)/.exec(out)
-      const rp = /Listening for route connections on [^\s:]+:(\d+)/.exec(out)
-      if (id === null || rp === null) return false
-      serverId = id[1]
-      routePort = Number(rp[1])
-      return true
-    }, 10_000)
+    node.serverId = (await node.waitForLine(/Server is ready \(id (N[A-Z0-9]+)\)/, READY_LOG_TIMEOUT_MS))[1]
+    node.routePort = Number((await node.waitForLine(/Listening for route connections on [^\s:]+:(\d+)/, READY_LOG_TIMEOUT_MS))[1])
   } catch (err) {
-    await stopNode(node)
-    throw new Error(`${o.label} did not come up: ${node.output().slice(-2000)}`, { cause: err })
+    await node.stop()
+    throw new Error(`${o.label} did not come up: ${node.logTail()}`, { cause: err })
   }
-  return Object.assign(node, {
-    label: o.label,
-    serverId,
-    routePort,
-    hostPort: `127.0.0.1:${node.port}`,
-    liveRoutes: () => countRoutes(node.output()),
-  })
-}
-
-/** SIGTERM, and SIGKILL if it has not exited within 5 s. */
-export async function stopNode(node: NodeProcess): Promise<void> {
-  const timer = setTimeout(() => { void node.kill('SIGKILL') }, 5_000)
-  await node.stop()
-  clearTimeout(timer)
+  return node
 }
 
 export function countRoutes(log: string): number {
@@ -118,9 +106,18 @@ export function countRoutes(log: string): number {
 }
 
 /** Starts `count` nodes joined through ZooKeeper, in parallel. Labels A, B, C, … */
-export async function startZkCluster(t: Test, zkConnect: string, count: number, extraArgs: string[] = []): Promise<MeshNode[]> {
+export async function startZkCluster(t: Test, zkConnect: string, count: number, extraArgs: string[] = [], cluster = CLUSTER_NAME): Promise<MeshNode[]> {
   const labels = 'ABCDEFGH'
-  return Promise.all(Array.from({ length: count }, (_, i) => startMeshNode(t, { label: labels[i], zk: zkConnect, extraArgs })))
+  return Promise.all(Array.from({ length: count }, (_, i) => startMeshNode(t, { label: labels[i], zk: zkConnect, cluster, extraArgs })))
+}
+
+/** `count` nodes of `cluster` through ZooKeeper (labels A, B, C, …), once ZooKeeper lists them all and every pair carries messages. */
+export async function startNodes(t: Test, zkConnect: string, cluster: string, count: number, extraArgs: string[] = []): Promise<MeshNode[]> {
+  const nodes = await startZkCluster(t, zkConnect, count, extraArgs, cluster)
+  const members = await watchMembers(t, zkConnect, cluster)
+  await until(`ZooKeeper lists the ${count} nodes of ${cluster}`, () => sameIds(members.members(), nodes))
+  await waitForMesh(nodes)
+  return nodes
 }
 
 // ---- clients ---------------------------------------------------------------------
@@ -133,82 +130,6 @@ export async function connectTo(t: Test, node: { url: string }, options: Partial
   const nc = await natsConnect({ servers: node.url, ignoreClusterUpdates: true, reconnect: false, ...options })
   t.teardown(() => closeQuietly(nc))
   return nc
-}
-
-export async function closeQuietly(nc: NatsConnection): Promise<void> {
-  if (nc.isClosed()) return
-  try {
-    await nc.close()
-  } catch {
-    // Already closed by the server or a failed node: nothing left to release.
-  }
-}
-
-/**
- * Resolves once every ordered pair (A, B) carries a message: a subscriber on B
- * to a fresh subject gets a publish made on A. Publishes are repeated (every
- * 50 ms) until one arrives, since a publish before interest reached A is
- * dropped (at-most-once). Returns the milliseconds it took.
- */
-export async function waitForMesh(nodes: ReadonlyArray<{ url: string; label?: string }>, timeoutMs = 20_000): Promise<number> {
-  const started = Date.now()
-  const conns: NatsConnection[] = []
-  try {
-    for (const n of nodes) conns.push(await natsConnect({ servers: n.url, ignoreClusterUpdates: true, reconnect: false }))
-    const pairs: Array<Promise<void>> = []
-    for (let a = 0; a < nodes.length; a++) {
-      for (let b = 0; b < nodes.length; b++) {
-        if (a === b) continue
-        const name = `${nodes[a].label ?? a}→${nodes[b].label ?? b}`
-        pairs.push(waitForPair(conns[a], conns[b], name, started + timeoutMs))
-      }
-    }
-    await Promise.all(pairs)
-  } finally {
-    await Promise.all(conns.map(closeQuietly))
-  }
-  return Date.now() - started
-}
-
-async function waitForPair(from: NatsConnection, to: NatsConnection, name: string, deadline: number): Promise<void> {
-  try {
-    await interestBarrier(from, to, Math.max(0, deadline - Date.now()))
-  } catch (err) {
-    throw new Error(`mesh did not converge: nothing published ${name} arrived`, { cause: err })
-  }
-}
-
-/**
- * Resolves once `from`'s node knows every subscription `to` made before this
- * call. It relies on the ordering DESIGN.md promises: `to` subscribes to a
- * fresh subject after its earlier SUBs, its node sends the RS+ lines in that
- * order on the one route to `from`'s node, so once a publish on `from` reaches
- * the fresh subscription, the earlier interest is known there too.
- */
-export async function interestBarrier(from: NatsConnection, to: NatsConnection, timeoutMs = 10_000): Promise<void> {
-  const subject = uniqueSubject('barrier')
-  let isReceived = false
-  const sub = to.subscribe(subject, { max: 1, callback: () => { isReceived = true } })
-  await to.flush()
-  try {
-    await publishUntil(from, subject, () => isReceived, timeoutMs)
-  } finally {
-    sub.unsubscribe()
-  }
-}
-
-/** Publishes an empty message on `subject` every 50 ms until isArrived(); bounded. */
-export async function publishUntil(from: NatsConnection, subject: string, isArrived: () => boolean, timeoutMs = 10_000): Promise<number> {
-  const started = Date.now()
-  for (let i = 0; i < 10_000; i++) {
-    if (isArrived()) return Date.now() - started
-    if (Date.now() - started > timeoutMs) break
-    from.publish(subject)
-    await from.flush()
-    await sleep(50)
-  }
-  if (isArrived()) return Date.now() - started
-  throw new Error(`nothing published on ${subject} arrived within ${timeoutMs} ms`)
 }
 
 // ---- a numbered stream ------------------------------------------------------------
@@ -227,9 +148,10 @@ export interface StreamReport {
   longestGap: number
 }
 
-/** Subscribes to a numbered stream and keeps every number in arrival order. */
+/** Subscribes to a numbered stream and keeps every number, and when it arrived (Date.now()), in arrival order. */
 export class NumberReceiver {
   readonly seen: number[] = []
+  readonly times: number[] = []
   readonly sub: Subscription
   /** Empty messages received (publishUntil's probes), kept out of `seen`. */
   probes = 0
@@ -237,8 +159,12 @@ export class NumberReceiver {
   constructor(nc: NatsConnection, subject: string) {
     this.sub = nc.subscribe(subject, {
       callback: (_err, msg) => {
-        if (msg.data.length === 0) this.probes++
-        else this.seen.push(Number(msg.string()))
+        if (msg.data.length === 0) {
+          this.probes++
+          return
+        }
+        this.seen.push(Number(msg.string()))
+        this.times.push(Date.now())
       },
     })
   }
@@ -267,6 +193,36 @@ export class NumberReceiver {
     let duplicates = 0
     for (const c of counts.values()) if (c > 1) duplicates += c - 1
     return { published, received: this.seen.length, lost, duplicates, outOfOrder, longestGap }
+  }
+
+  /** The first arrival at or after `time`, or null. */
+  firstAfter(time: number): { number: number; time: number } | null {
+    for (let i = 0; i < this.times.length; i++) {
+      if (this.times[i] >= time) return { number: this.seen[i], time: this.times[i] }
+    }
+    return null
+  }
+
+  duplicates(): number {
+    return this.seen.length - new Set(this.seen).size
+  }
+
+  outOfOrder(): number {
+    let count = 0
+    for (let i = 1; i < this.seen.length; i++) if (this.seen[i] <= this.seen[i - 1]) count++
+    return count
+  }
+
+  /** Numbers in [from, to] never received. */
+  missing(from: number, to: number): number {
+    const seen = new Set(this.seen)
+    let count = 0
+    for (let n = from; n <= to; n++) if (!seen.has(n)) count++
+    return count
+  }
+
+  async waitFor(n: number, timeoutMs = 10_000): Promise<void> {
+    await until(`message ${n} arrives`, () => this.last >= n, timeoutMs, 10)
   }
 }
 
@@ -421,15 +377,4 @@ export class FakeRoute {
       this.ops.push({ line, payload })
     }
   }
-}
-
-/** n distinct free ports, e.g. for the route listeners of a static cluster. */
-export async function freePorts(n: number): Promise<number[]> {
-  const ports: number[] = []
-  for (let i = 0; i < n; i++) {
-    let p = await freePort()
-    for (let k = 0; k < 10 && ports.includes(p); k++) p = await freePort()
-    ports.push(p)
-  }
-  return ports
 }

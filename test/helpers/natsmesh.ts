@@ -1,16 +1,27 @@
 // Starts natsmesh nodes for tests: in this process (fast, for protocol and
 // client tests) or as real child processes of the built CLI (cluster and
-// chaos tests). Callers stop them in t.teardown.
-import { spawn, type ChildProcess } from 'node:child_process'
+// chaos tests), through src/local/node-process.ts, with their whole log kept
+// for log-based checks. Callers stop them in t.teardown.
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { NodeProcess, type NodeProcessOptions } from '../../src/local/node-process.js'
+import { freePort, isAccepting } from '../../src/local/ports.js'
 import { SILENT_LOGGER, type Logger } from '../../src/server/logger.js'
 import type { ServerOptions } from '../../src/server/options.js'
 import { Server } from '../../src/server/server.js'
-import { freePort, waitForPort } from './free-port.js'
 
+export { NodeProcess }
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+/** The built CLI: tests run from source, the nodes they start from dist/. */
 export const CLI = path.join(ROOT, 'dist', 'bin', 'natsmesh.js')
+/**
+ * A test node's log is kept whole up to this; a node that writes more makes
+ * its output() throw, so a check that reads the log fails instead of passing
+ * on a log that lacks its end.
+ */
+export const TEST_LOG_LIMIT_BYTES = 16 * 1024 * 1024
+const START_TIMEOUT_MS = 10_000
+const PORT_POLL_MS = 25
 
 export async function startNode(options: Partial<ServerOptions> = {}, logger: Logger = SILENT_LOGGER): Promise<Server> {
   const server = new Server({ host: '127.0.0.1', port: 0, ...options }, logger)
@@ -18,48 +29,23 @@ export async function startNode(options: Partial<ServerOptions> = {}, logger: Lo
   return server
 }
 
-export interface NodeProcess {
-  port: number
-  url: string
-  process: ChildProcess
-  output(): string
-  /** SIGTERM and wait for exit; returns the exit code. */
-  stop(): Promise<number | null>
-  kill(signal?: NodeJS.Signals): Promise<void>
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+/** `natsmesh server` from dist/ (built by `npm test` before tap runs) on `port`, its log kept. */
+export function testNodeOptions(port: number, args: readonly string[]): NodeProcessOptions {
+  return { name: `natsmesh on port ${port}`, command: [process.execPath, CLI, 'server'], port, args, logLimitBytes: TEST_LOG_LIMIT_BYTES }
 }
 
-/** Runs `natsmesh server` from dist/ (built by `npm test` before tap runs). */
-export async function spawnNode(args: string[] = [], port?: number): Promise<NodeProcess> {
-  const p = port ?? await freePort()
-  const child = spawn(process.execPath, [CLI, 'server', '-a', '127.0.0.1', '-p', String(p), ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let out = ''
-  const collect = (d: Buffer): void => { if (out.length < 200_000) out += d.toString() }
-  child.stdout?.on('data', collect)
-  child.stderr?.on('data', collect)
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })))
+/** Resolves with the server once its client port accepts; SIGKILLs it and throws, with its log, if it does not. */
+export async function untilAccepting<N extends NodeProcess>(node: N): Promise<N> {
   try {
-    await Promise.race([waitForPort(p), exited.then(() => { throw new Error('exited') })])
+    await node.waitUntil(() => isAccepting(node.port), START_TIMEOUT_MS, PORT_POLL_MS)
   } catch (err) {
-    child.kill('SIGKILL')
-    throw new Error(`natsmesh did not start: ${out}`, { cause: err })
+    await node.kill()
+    throw new Error(`${node.name} did not start: ${node.logTail()}`, { cause: err })
   }
-  return {
-    port: p,
-    url: `nats://127.0.0.1:${p}`,
-    process: child,
-    output: () => out,
-    exited,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-      return (await exited).code
-    },
-    async kill(signal: NodeJS.Signals = 'SIGKILL') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
-      if (signal === 'SIGKILL' || signal === 'SIGTERM') await exited
-    },
-  }
+  return node
+}
+
+/** Runs `natsmesh server -a 127.0.0.1 -p <port> <args>` (a free port by default) and waits until it accepts clients. */
+export async function spawnNode(args: string[] = [], port?: number): Promise<NodeProcess> {
+  return untilAccepting(new NodeProcess(testNodeOptions(port ?? await freePort(), args)))
 }

@@ -1,18 +1,12 @@
-// Helpers for the operator tests (test/ops/): run a natsmesh CLI command to
-// completion, start `natsmesh up` and read its table, start nodes with
-// monitoring on and a long ZooKeeper session (so a SIGSTOPped node stays
-// registered while a test looks at it), and ask ZooKeeper directly whether a
-// znode exists. Everything started here is stopped in the caller's t.teardown;
-// every wait is bounded.
+// Helpers for the operator tests (test/ops/) and the CLI tests: run a natsmesh
+// CLI command to completion, start `natsmesh up` and read its table, and
+// start nodes with monitoring on and a long ZooKeeper session (so a
+// SIGSTOPped node stays registered while a test looks at it). Everything
+// started here is stopped in the caller's t.teardown; every wait is bounded.
 import { spawn, type ChildProcess } from 'node:child_process'
-import net from 'node:net'
-import { createClient, type Client } from 'node-zookeeper-client'
 import type { Test } from 'tap'
-import { zkExists } from '../../src/discovery/zookeeper-client.js'
-import { ROOT_PATH } from '../../src/discovery/zookeeper.js'
-import { stopNode, until } from './cluster.js'
-import { freePort } from './free-port.js'
-import { CLI, spawnNode, type NodeProcess } from './natsmesh.js'
+import { startMeshNode, until, type MeshNode } from './cluster.js'
+import { CLI } from './natsmesh.js'
 
 // ---- one CLI command ------------------------------------------------------------------
 
@@ -22,10 +16,10 @@ export interface CliResult {
   stderr: string
 }
 
-/** Runs `natsmesh <args>` to completion; SIGKILLed (and rejected) after timeoutMs. */
-export function runCli(args: string[], timeoutMs = 30_000): Promise<CliResult> {
+/** Runs `natsmesh <args>` to completion (env: added to ours); SIGKILLed (and rejected) after timeoutMs. */
+export function runCli(args: string[], timeoutMs = 30_000, env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
     let stdout = ''
     let stderr = ''
     child.stdout?.on('data', (d: Buffer) => { stdout += d.toString() })
@@ -45,17 +39,8 @@ export function runCli(args: string[], timeoutMs = 30_000): Promise<CliResult> {
 
 // ---- nodes with monitoring ---------------------------------------------------------------
 
-export interface OpsNode extends NodeProcess {
-  name: string
-  /** `127.0.0.1:<port>`, as in connect_urls and nats.js getServer(). */
-  hostPort: string
-  serverId: string
-  monitorPort: number
-  monitorUrl: string
-  /** SIGSTOP; the teardown sends SIGCONT before stopping it. */
-  pause(): void
-  resume(): void
-}
+/** A mesh node with a name and monitoring (monitorPort 0 when started without). */
+export type OpsNode = MeshNode
 
 export interface OpsNodeOptions {
   name: string
@@ -71,66 +56,11 @@ export interface OpsNodeOptions {
   extraArgs?: string[]
 }
 
-/** `natsmesh server` named o.name, clustered, monitoring on a free port; stopped in t.teardown. */
-export async function startOpsNode(t: Test, o: OpsNodeOptions): Promise<OpsNode> {
-  const monitorPort = o.hasMonitor === false ? 0 : await freePort()
-  const args = ['--name', o.name, '--cluster', `nats://127.0.0.1:${o.routePort ?? 0}`, '--cluster_name', o.cluster]
-  if (monitorPort > 0) args.push('-m', String(monitorPort))
-  if (o.zk !== undefined) args.push('--zk', o.zk, '--zk_session_timeout', o.zkSessionTimeout ?? '30s')
-  if (o.routes !== undefined) args.push('--routes', o.routes.join(','))
-  args.push(...(o.extraArgs ?? []))
-  const node = await spawnNode(args)
-  let isPaused = false
-  t.teardown(async () => {
-    if (isPaused) node.process.kill('SIGCONT')
-    await stopNode(node)
-  })
-  let serverId = ''
-  await until(`${o.name} logs its server id`, () => {
-    const m = /Server is ready \(id (N[A-Z0-9]+)\)/.exec(node.output())
-    if (m !== null) serverId = m[1]
-    return m !== null
-  }, 10_000)
-  return Object.assign(node, {
-    name: o.name,
-    hostPort: `127.0.0.1:${node.port}`,
-    serverId,
-    monitorPort,
-    monitorUrl: `http://127.0.0.1:${monitorPort}`,
-    pause() { isPaused = true; node.process.kill('SIGSTOP') },
-    resume() { isPaused = false; node.process.kill('SIGCONT') },
-  })
-}
-
-// ---- ZooKeeper, directly ----------------------------------------------------------------
-
-/** A plain node-zookeeper-client session, closed in t.teardown. */
-export async function zkSession(t: Test, connectString: string): Promise<Client> {
-  const client = createClient(connectString, { sessionTimeout: 10_000 })
-  t.teardown(() => client.close())
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ZooKeeper session with ${connectString}`)), 10_000)
-    client.once('connected', () => { clearTimeout(timer); resolve() })
-    client.connect()
-  })
-  return client
-}
-
-export function memberPath(cluster: string, serverId: string): string {
-  return `${ROOT_PATH}/clusters/${cluster}/nodes/${serverId}`
-}
-
-export async function znodeExists(client: Client, path: string): Promise<boolean> {
-  return (await zkExists(client, path, null)) !== null
-}
-
-/** True when something accepts a TCP connection on 127.0.0.1:port (closed again at once). */
-export function isAccepting(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1')
-    socket.setTimeout(2_000, () => { socket.destroy(); resolve(false) })
-    socket.once('connect', () => { socket.destroy(); resolve(true) })
-    socket.once('error', () => resolve(false))
+/** `natsmesh server` named o.name, clustered, monitoring on a free port; stopped in t.teardown (continued first if paused). */
+export function startOpsNode(t: Test, o: OpsNodeOptions): Promise<OpsNode> {
+  return startMeshNode(t, {
+    label: o.name, name: o.name, cluster: o.cluster, zk: o.zk, routes: o.routes, routePort: o.routePort,
+    hasMonitor: o.hasMonitor ?? true, zkSessionTimeout: o.zkSessionTimeout ?? '30s', extraArgs: o.extraArgs,
   })
 }
 

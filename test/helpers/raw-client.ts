@@ -26,6 +26,20 @@ export class RawClient {
     })
   }
 
+  /**
+   * nats-server's setupConn: a client past the handshake (INFO read,
+   * `CONNECT {"verbose":false,"pedantic":false,…fields}` and PING sent, PONG
+   * seen). Closed in t.teardown.
+   */
+  static async setupConn(t: { teardown(fn: () => void): void }, port: number, fields: Record<string, unknown> = {}): Promise<RawClient> {
+    const c = await RawClient.connect(port)
+    t.teardown(() => c.close())
+    await c.waitFor((text) => text.includes('\r\n'))
+    c.send(`CONNECT ${JSON.stringify({ verbose: false, pedantic: false, ...fields })}\r\nPING\r\n`)
+    await c.waitFor((text) => text.includes('PONG\r\n'))
+    return c
+  }
+
   private wake(): void {
     const w = this.waiters
     this.waiters = []

@@ -8,12 +8,18 @@
 //   await zk.kill(); ...; await zk.restart()   // an outage: same port, same data dir
 //   zk.pause(); ...; zk.resume()               // SIGSTOP/SIGCONT: a hung server
 //   const proxy = await startTcpProxy(zk.port)  // proxy.cut() / heal(): partition one client
+//   await withZooKeeperSession(zk.connectString, (client) => …)  // a one-shot plain client
 //
 // A thin adapter over src/local/zookeeper.ts, the launcher `natsmesh
 // up`, the chaos runner, the example and the benchmarks share: see there for
 // the JVM, its supervisor, and why a dead test process never leaves a java
-// process behind. Only the TCP proxy below is test-only.
+// process behind. Only the TCP proxy and the plain client sessions below are
+// test-only.
 import net from 'node:net'
+import { createClient, type Client, type Option, type Stat } from 'node-zookeeper-client'
+import type { Test } from 'tap'
+import { zkExists } from '../../src/discovery/zookeeper-client.js'
+import { ROOT_PATH } from '../../src/discovery/zookeeper.js'
 import { startLocalZooKeeper } from '../../src/local/zookeeper.js'
 
 export { fourLetterWord } from '../../src/local/zookeeper.js'
@@ -120,4 +126,54 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       return new Promise((resolve) => server.close(() => resolve()))
     },
   }
+}
+
+// ---- plain client sessions, for a test's own look at the znodes ----------------------
+
+const SESSION_TIMEOUT_MS = 10_000
+const CONNECT_TIMEOUT_MS = 10_000
+
+/** A plain node-zookeeper-client session, once connected (bounded in time); the caller closes it. */
+export async function openZooKeeperSession(connectString: string, options: Partial<Option> = {}, timeoutMs = CONNECT_TIMEOUT_MS): Promise<Client> {
+  const client = createClient(connectString, { sessionTimeout: SESSION_TIMEOUT_MS, ...options })
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.close()
+      reject(new Error(`no ZooKeeper session with ${connectString} within ${timeoutMs} ms`))
+    }, timeoutMs)
+    client.once('connected', () => { clearTimeout(timer); resolve() })
+    client.connect()
+  })
+  return client
+}
+
+/** Runs `use` on a fresh session and closes it afterwards, whatever happens. */
+export async function withZooKeeperSession<T>(connectString: string, use: (client: Client) => Promise<T>,
+  options: Partial<Option> = {}, timeoutMs = CONNECT_TIMEOUT_MS): Promise<T> {
+  const client = await openZooKeeperSession(connectString, options, timeoutMs)
+  try {
+    return await use(client)
+  } finally {
+    client.close()
+  }
+}
+
+/** A plain session, closed in t.teardown. */
+export async function zkSession(t: Test, connectString: string): Promise<Client> {
+  const client = await openZooKeeperSession(connectString)
+  t.teardown(() => client.close())
+  return client
+}
+
+/** Where a node registers: /natsmesh/clusters/<cluster>/nodes/<server id>. */
+export function memberPath(cluster: string, serverId: string): string {
+  return `${ROOT_PATH}/clusters/${cluster}/nodes/${serverId}`
+}
+
+export function znodeStat(client: Client, path: string): Promise<Stat | null> {
+  return zkExists(client, path, null)
+}
+
+export async function znodeExists(client: Client, path: string): Promise<boolean> {
+  return (await znodeStat(client, path)) !== null
 }

@@ -3,7 +3,7 @@
 // SIGSTOPped node NOT ANSWERING instead of hanging on it, and lists a static
 // cluster from monitoring URLs. The subtests run in order on one cluster.
 import t from 'tap'
-import { stopNode, until, waitForMesh } from '../helpers/cluster.js'
+import { until, waitForMesh } from '../helpers/cluster.js'
 import { freePort } from '../helpers/free-port.js'
 import { runCli, startOpsNode } from '../helpers/ops.js'
 import { startZooKeeper } from '../helpers/zookeeper.js'
@@ -55,7 +55,7 @@ t.test('cluster ls --json lists exactly the live nodes, each with its own number
     t.match(listed[i].uptime, /^\d+s$/)
   }
 
-  await stopNode(n3)
+  await n3.stop()
   await until('n3 is no longer listed', async () => names((await ls()).nodes).join() === 'n1,n2')
   const after = (await ls()).nodes
   t.same(after.map((n) => n.id), [n1.serverId, n2.serverId], 'a stopped node leaves the list')

@@ -4,6 +4,7 @@
 // a two-node nats-server 2.9 cluster (test/server/monitor.test.ts checks a
 // single node; this is the clustered half).
 import t, { type Test } from 'tap'
+import { getJson as getJsonWithin } from '../../src/ops/http.js'
 import { connectTo, until, waitForMesh } from '../helpers/cluster.js'
 import { freePort } from '../helpers/free-port.js'
 import { startNatsServer } from '../helpers/nats-server.js'
@@ -15,10 +16,8 @@ t.teardown(() => zk.stop())
 const [A, B] = await Promise.all(['a', 'b'].map((name) => startOpsNode(t, { name, cluster: 'mon', zk: zk.connectString })))
 await waitForMesh([A, B])
 
-async function getJson(url: string): Promise<Record<string, unknown>> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) })
-  if (res.status !== 200) throw new Error(`${url}: ${res.status}`)
-  return await res.json() as Record<string, unknown>
+function getJson(url: string): Promise<Record<string, unknown>> {
+  return getJsonWithin(url, 5_000)
 }
 
 function asRecord(v: unknown): Record<string, unknown> {

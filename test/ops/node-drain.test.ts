@@ -9,8 +9,9 @@ import {
   NumberReceiver, NumberedPublisher, closeQuietly, connectTo, interestBarrier, publishUntil, sleep, uniqueSubject, until,
   waitForMesh,
 } from '../helpers/cluster.js'
-import { isAccepting, memberPath, runCli, startOpsNode, zkSession, znodeExists } from '../helpers/ops.js'
-import { startZooKeeper } from '../helpers/zookeeper.js'
+import { isAccepting } from '../helpers/free-port.js'
+import { runCli, startOpsNode } from '../helpers/ops.js'
+import { memberPath, startZooKeeper, zkSession, znodeExists } from '../helpers/zookeeper.js'
 
 const CLUSTER = 'drain'
 /** Lame duck short enough for a test, long enough that clients are closed one batch at a time. */

@@ -4,6 +4,7 @@
 // is left and its temp dir is gone.
 import { existsSync } from 'node:fs'
 import t from 'tap'
+import { getJson, httpRequest } from '../../src/ops/http.js'
 import { connectTo, publishUntil, uniqueSubject, until } from '../helpers/cluster.js'
 import { isAlive, runCli, startUp } from '../helpers/ops.js'
 
@@ -15,7 +16,7 @@ function lsNodes(stdout: string): LsNode[] {
 
 async function healthz(monitorUrl: string): Promise<number> {
   try {
-    return (await fetch(`${monitorUrl}/healthz`, { signal: AbortSignal.timeout(2_000) })).status
+    return (await httpRequest('GET', `${monitorUrl}/healthz`, 2_000)).status
   } catch {
     return 0
   }
@@ -78,7 +79,7 @@ t.test('up --no_zk runs a static cluster that meshes, listed through --monitor, 
   const listed = lsNodes(ls.stdout)
   t.same(listed.map((n) => n.name), ['static-1', 'static-2'])
   t.ok(listed.every((n) => n.routes === 1), 'each node has a route to the other')
-  const varz = await (await fetch(`${rows[0].monitorUrl}/varz`)).json() as { max_payload: number }
+  const varz = await getJson(`${rows[0].monitorUrl}/varz`, 5_000) as { max_payload: number }
   t.equal(varz.max_payload, 2 * 1024 * 1024, 'flags after -- reach the nodes')
 
   up.process.kill('SIGINT')

@@ -1,8 +1,8 @@
 // Limits and their errors, as nats-server enforces them: one bad or slow
 // client is cut off and everyone else carries on.
-import net from 'node:net'
 import { connect } from 'nats'
 import t from 'tap'
+import { sleep } from '../../src/local/wait.js'
 import { startNode } from '../helpers/natsmesh.js'
 import { RawClient } from '../helpers/raw-client.js'
 
@@ -43,7 +43,7 @@ t.test('a client that answers PING stays connected', async (t) => {
   t.teardown(() => node.shutdown())
   const nc = await connect({ servers: `127.0.0.1:${node.port}`, reconnect: false })
   t.teardown(() => nc.close())
-  await new Promise((resolve) => setTimeout(resolve, 600))
+  await sleep(600)
   t.notOk(nc.isClosed(), 'still open after several ping intervals')
   await nc.flush()
 })
@@ -55,13 +55,12 @@ t.test('a subscriber that stops reading is cut off as a slow consumer; the other
   // kernel's socket buffers absorb.
   const node = await startNode({ maxPending: 1024 * 1024, maxPayload: 64 * 1024 })
   t.teardown(() => node.shutdown())
-  const slow = net.connect(node.port, '127.0.0.1')
-  t.teardown(() => slow.destroy())
-  await new Promise((resolve) => slow.once('connect', resolve))
-  slow.on('error', () => { /* the server cuts it off: expected */ })
-  slow.write(QUIET + 'SUB flood 1\r\nPING\r\n')
-  await new Promise((resolve) => setTimeout(resolve, 100))
-  slow.pause()
+  // A raw socket whose errors are ignored: the server cuts it off, as expected.
+  const slow = await RawClient.connect(node.port)
+  t.teardown(() => slow.close())
+  slow.send(QUIET + 'SUB flood 1\r\nPING\r\n')
+  await sleep(100)
+  slow.socket.pause()
   const good = await connect({ servers: `127.0.0.1:${node.port}`, reconnect: false })
   const pub = await connect({ servers: `127.0.0.1:${node.port}`, reconnect: false })
   t.teardown(async () => { await good.close(); await pub.close() })
@@ -115,13 +114,12 @@ t.test('a subscriber whose socket makes no progress for write_deadline is cut of
   t.setTimeout(60_000)
   const node = await startNode({ writeDeadlineMs: 300, maxPayload: 64 * 1024 })
   t.teardown(() => node.shutdown())
-  const stuck = net.connect(node.port, '127.0.0.1')
-  t.teardown(() => stuck.destroy())
-  await new Promise((resolve) => stuck.once('connect', resolve))
-  stuck.on('error', () => { /* cut off: expected */ })
-  stuck.write(QUIET + 'SUB stuck 1\r\nPING\r\n')
-  await new Promise((resolve) => setTimeout(resolve, 100))
-  stuck.pause()
+  // A raw socket whose errors are ignored: cut off, as expected.
+  const stuck = await RawClient.connect(node.port)
+  t.teardown(() => stuck.close())
+  stuck.send(QUIET + 'SUB stuck 1\r\nPING\r\n')
+  await sleep(100)
+  stuck.socket.pause()
   const pub = await connect({ servers: `127.0.0.1:${node.port}`, reconnect: false })
   t.teardown(() => pub.close())
   const payload = new Uint8Array(16 * 1024)
@@ -130,7 +128,7 @@ t.test('a subscriber whose socket makes no progress for write_deadline is cut of
     pub.publish('stuck', payload)
     if (i % 100 === 99) await pub.flush()
   }
-  for (let i = 0; i < 100 && node.stats.slowConsumers === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+  for (let i = 0; i < 100 && node.stats.slowConsumers === 0; i++) await sleep(50)
   t.equal(node.stats.slowConsumers, 1, 'cut off by the write deadline')
   t.equal(node.connections.size, 1, 'only the publisher is left')
 })

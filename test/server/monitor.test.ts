@@ -4,7 +4,9 @@
 import net from 'node:net'
 import { connect, type NatsConnection, type ConnectionOptions } from 'nats'
 import t, { type Test } from 'tap'
-import { freePort } from '../helpers/free-port.js'
+import { getJson as getJsonWithin } from '../../src/ops/http.js'
+import { sleep } from '../../src/local/wait.js'
+import { freePort, isAccepting } from '../helpers/free-port.js'
 import { startNatsServer } from '../helpers/nats-server.js'
 import { startNode } from '../helpers/natsmesh.js'
 import { SILENT_LOGGER } from '../../src/server/logger.js'
@@ -27,10 +29,8 @@ async function get(url: string, method = 'GET'): Promise<Answer> {
   return { status: res.status, type: res.headers.get('content-type') ?? '', headers: res.headers, text: await res.text() }
 }
 
-async function getJson(url: string): Promise<Record<string, unknown>> {
-  const a = await get(url)
-  if (a.status !== 200) throw new Error(`${url}: ${a.status} ${a.text}`)
-  return JSON.parse(a.text) as Record<string, unknown>
+function getJson(url: string): Promise<Record<string, unknown>> {
+  return getJsonWithin(url, 5000)
 }
 
 async function node(t: Test, options: Partial<ConstructorParameters<typeof Server>[0]> = {}): Promise<{ server: Server; url: string }> {
@@ -300,7 +300,7 @@ t.test('a route row has nats-server\'s RouteInfo field names, and its varz clust
   let routes: Record<string, unknown>[] = []
   for (let i = 0; i < 100 && routes.length === 0; i++) {
     routes = asList((await getJson(`${a.url}/routez?subs=1`)).routes)
-    if (routes.length === 0) await new Promise((r) => setTimeout(r, 50))
+    if (routes.length === 0) await sleep(50)
   }
   t.equal(routes.length, 1, 'the two nats-servers routed')
   for (const f of ROUTE_FIELDS) t.ok(f in routes[0], `nats-server's route has ${f}`)
@@ -456,11 +456,7 @@ t.test('no monitor without --http_port, and a taken http port fails start withou
   const clientPort = await freePort()
   const server = new Server({ host: '127.0.0.1', port: clientPort, httpPort: taken }, SILENT_LOGGER)
   await t.rejects(server.start(), { code: 'EADDRINUSE' })
-  const isOpen = await new Promise<boolean>((resolve) => {
-    const s = net.connect(clientPort, '127.0.0.1')
-    s.once('connect', () => { s.destroy(); resolve(true) })
-    s.once('error', () => resolve(false))
-  })
+  const isOpen = await isAccepting(clientPort)
   t.notOk(isOpen, 'the client port was never opened')
 })
 
