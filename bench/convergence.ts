@@ -15,7 +15,7 @@
 import net from 'node:net'
 import type { NodeProcess } from '../src/local/node-process.js'
 import { freePorts } from '../src/local/ports.js'
-import { sleep } from '../src/local/wait.js'
+import { sleep } from '../src/wait.js'
 import { spawnServer, startTarget, stopTarget, type ProcessRegistry, type Target, type TargetSpec } from './servers.js'
 import { median } from './report.js'
 

@@ -18,7 +18,7 @@ import { connect as natsmeshConnect } from '../src/client/index.js'
 import { LocalCluster, freeNodePorts } from '../src/local/cluster.js'
 import { LocalNode } from '../src/local/local-node.js'
 import { waitForMesh } from '../src/local/mesh-probe.js'
-import { sleep, until } from '../src/local/wait.js'
+import { sleep, until } from '../src/wait.js'
 import { startLocalZooKeeper } from '../src/local/zookeeper.js'
 
 export const FAILOVER_ROUNDS = 10

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import type { LatencyScenario, ThroughputScenario } from './scenarios.js'
 import type { ProcessRegistry, Target } from './servers.js'
-import { sleep } from '../src/local/wait.js'
+import { sleep } from '../src/wait.js'
 import { assertAlive, targetCpuSeconds } from './servers.js'
 import { all, Worker } from './workers.js'
 

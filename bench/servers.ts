@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { execFileSync, type ChildProcess } from 'node:child_process'
 import { NodeProcess } from '../src/local/node-process.js'
 import { answersInfo, freePorts } from '../src/local/ports.js'
-import { sleep } from '../src/local/wait.js'
+import { sleep } from '../src/wait.js'
 
 const READY_TIMEOUT_MS = 15_000
 const READY_POLL_MS = 50

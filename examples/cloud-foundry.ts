@@ -19,7 +19,7 @@ import { JSONCodec, type NatsConnection } from 'nats'
 import { connect, type ClientEvent } from '../src/client/index.js'
 import { LocalCluster, freeNodePorts } from '../src/local/cluster.js'
 import type { LocalNode } from '../src/local/local-node.js'
-import { sleep } from '../src/local/wait.js'
+import { sleep } from '../src/wait.js'
 import { startLocalZooKeeper, type LocalZooKeeper } from '../src/local/zookeeper.js'
 
 const RUN_MS = 20_000

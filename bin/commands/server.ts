@@ -1,11 +1,11 @@
 // `natsmesh server`: one broker node in the foreground, alone or in a cluster.
 // The flags (yargs, or the fast path in server-args.ts) become a NodeConfig
-// in src/config/node-config.ts; runNode is the process's main.
+// in src/node/node-config.ts; runNode is the process's main.
 import fs from 'node:fs'
 import type { Argv } from 'yargs'
 import { ClusterNode } from '../../src/node/cluster-node.js'
 import { CLUSTER_OPTION_SPECS, DEFAULT_CLUSTER_OPTIONS } from '../../src/cluster/options.js'
-import { configAsFlags, nodeConfigFrom, type NodeConfig } from '../../src/config/node-config.js'
+import { configAsFlags, nodeConfigFrom, type NodeConfig } from '../../src/node/node-config.js'
 import { formatDuration, type OptionSpec } from '../../src/config/option-table.js'
 import { DEFAULT_OPTIONS, SERVER_OPTION_SPECS } from '../../src/server/options.js'
 import { fail } from './fail.js'

@@ -13,7 +13,7 @@
 // has its own verdict check. Every poll is bounded by the caller's deadline.
 import { randomBytes } from 'node:crypto'
 import { connect as natsConnect, type NatsConnection } from 'nats'
-import { sleep } from '../local/wait.js'
+import { sleep } from '../wait.js'
 import type { ChaosCluster, ChaosNode } from './cluster.js'
 
 const POLL_MS = 250

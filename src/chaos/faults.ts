@@ -17,7 +17,7 @@
 // converged and every client that was on the target connected again.
 // PRE_WINDOW_MS covers messages already handed to the node's sockets.
 import type { ChaosCluster, ChaosNode } from './cluster.js'
-import { sleep } from '../local/wait.js'
+import { sleep } from '../wait.js'
 import { waitConverged } from './convergence.js'
 import type { FaultKind } from './options.js'
 import type { Random } from './random.js'

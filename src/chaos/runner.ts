@@ -21,7 +21,7 @@ import { REPORT_VERSION, type ChaosReport, type FaultReport } from './report.js'
 import { AnomalyLog, BUCKET_MS } from './tracking.js'
 import { Traffic } from './traffic.js'
 import { freePorts } from '../local/ports.js'
-import { sleep } from '../local/wait.js'
+import { sleep } from '../wait.js'
 import { startLocalZooKeeper, type LocalZooKeeper } from '../local/zookeeper.js'
 
 const FIRST_FAULT_AFTER_MS = 3_000

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { connect as natsConnect, type NatsConnection } from 'nats'
 import type { ChaosCluster } from './cluster.js'
-import { sleep } from '../local/wait.js'
+import { sleep } from '../wait.js'
 import {
   ChaosClient, DecoySubscriber, Publisher, QUEUE_SUBJECT, QueueTracker, Requester, StreamSubscriber, connectClient,
   startResponder, startWorker, streamSubject, type ClientKind, type ClientRole, type WorkloadContext,

@@ -15,6 +15,7 @@ import { connect as natsConnect, Events, type Msg, type NatsConnection } from 'n
 import { connect as meshConnect, type ClientEvent } from '../client/index.js'
 import { CLUSTER_NAME } from './cluster.js'
 import { AnomalyLog, BucketCounter, PublishLog, SeqSet, StreamTracker, subjectMatches } from './tracking.js'
+import { sleep } from '../wait.js'
 
 export type ClientKind = 'natsmesh' | 'nats.js'
 export type ClientRole = 'publisher' | 'subscriber' | 'decoy' | 'queue-publisher' | 'worker' | 'requester' | 'responder'
@@ -369,7 +370,7 @@ export class Requester {
         const sentAt = this.ctx.clock()
         await this.requestOnce(n, sentAt)
         const wait = interval - (this.ctx.clock() - sentAt)
-        if (wait > 0 && !this.isStopped) await new Promise((resolve) => setTimeout(resolve, wait))
+        if (wait > 0 && !this.isStopped) await sleep(wait)
       }
     })()
   }

@@ -25,6 +25,7 @@ import type { Membership } from './membership.js'
 import type { NatsInternals } from './nats-internals.js'
 import { normalizeAll, normalizeUrl } from './pool.js'
 import type { PublishGate } from './publish-buffer.js'
+import { sleep } from '../wait.js'
 
 const SETTLE_POLL_MS = 5
 /**
@@ -206,10 +207,6 @@ export class FailoverController {
     }
     if (this.membership !== null) void this.membership.close()
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 /** Resolves when `promise` does or after ms, whichever is first; rejects if `promise` rejects first. */

@@ -15,7 +15,7 @@ import { freePorts } from './ports.js'
 import { LocalNode, type NodePorts } from './local-node.js'
 import { waitForMesh } from './mesh-probe.js'
 import { describeExit, type ExitStatus } from './node-process.js'
-import { sleep, until } from './wait.js'
+import { sleep, until } from '../wait.js'
 import { findZooKeeper, startLocalZooKeeper, type LocalZooKeeper, type LocalZooKeeperOptions } from './zookeeper.js'
 
 export { describeExit, type ExitStatus }

@@ -3,7 +3,7 @@
 // that is up but has not exchanged interest yet does not count.
 import { randomBytes } from 'node:crypto'
 import { connect as natsConnect, type NatsConnection } from 'nats'
-import { sleep } from './wait.js'
+import { sleep } from '../wait.js'
 
 const PUBLISH_EVERY_MS = 50
 

@@ -19,7 +19,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
-import { until } from './wait.js'
+import { until } from '../wait.js'
 
 /** The built CLI, dist/bin/natsmesh.js, as seen from this module compiled (code run from source passes its own command). */
 export const NATSMESH_CLI = fileURLToPath(new URL('../../bin/natsmesh.js', import.meta.url))

@@ -1,7 +1,7 @@
 // Ports on 127.0.0.1 for local servers: free ones from the OS, and probes that
 // tell whether something listens there, or answers like a NATS server.
 import net from 'node:net'
-import { until } from './wait.js'
+import { until } from '../wait.js'
 
 const PROBE_TIMEOUT_MS = 2_000
 const PORT_POLL_MS = 25

@@ -19,7 +19,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { freePort } from './ports.js'
-import { sleep } from './wait.js'
+import { sleep } from '../wait.js'
 
 export const ZOOKEEPER_JAR = '/usr/share/java/zookeeper.jar'
 const MAIN_CLASS = 'org.apache.zookeeper.server.ZooKeeperServerMain'

@@ -12,6 +12,7 @@ import { ZooKeeperDiscovery } from '../discovery/zookeeper.js'
 import type { Logger } from '../server/logger.js'
 import type { ServerOptions } from '../server/options.js'
 import { Server } from '../server/server.js'
+import { sleep } from '../wait.js'
 
 export type NodeState = 'new' | 'running' | 'draining' | 'stopping' | 'stopped'
 
@@ -88,7 +89,7 @@ export class ClusterNode {
       this.mesh?.enterLameDuck()
       if (isGraceful && o.lameDuckGracePeriodMs > 0) {
         this.logger.info(`Lame duck: waiting ${o.lameDuckGracePeriodMs}ms before closing clients`)
-        await new Promise((resolve) => setTimeout(resolve, o.lameDuckGracePeriodMs))
+        await sleep(o.lameDuckGracePeriodMs)
       }
       await this.server.closeClientsSpread(o.lameDuckDurationMs)
       await this.finish()

@@ -7,7 +7,7 @@ import type { MemberInfo } from '../discovery/discovery.js'
 import type { ZooKeeperDiscovery } from '../discovery/zookeeper.js'
 import { OperationError, SHORT_ID_LENGTH, serverIdAt, shortId, sortMembers } from './cluster-query.js'
 import { NoAnswer, httpRequest, trimUrl } from './http.js'
-import { sleep } from '../local/wait.js'
+import { sleep } from '../wait.js'
 
 /** POST /drain: leave, close clients over the lame-duck duration, exit. POST /stop: the same without the grace period. */
 export type LameDuckAction = 'drain' | 'stop'

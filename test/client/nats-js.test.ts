@@ -1,7 +1,7 @@
 // The official nats.js client against one natsmesh node, unchanged.
 import { connect, headers, StringCodec, Empty, ErrorCode, type NatsConnection, type Msg } from 'nats'
 import t, { type Test } from 'tap'
-import { sleep } from '../../src/local/wait.js'
+import { sleep } from '../../src/wait.js'
 import { startNode } from '../helpers/natsmesh.js'
 import type { Server } from '../../src/server/server.js'
 

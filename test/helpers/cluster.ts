@@ -15,12 +15,12 @@ import type { MemberInfo } from '../../src/discovery/discovery.js'
 import { ZooKeeperDiscovery } from '../../src/discovery/zookeeper.js'
 import { closeQuietly, waitForMesh } from '../../src/local/mesh-probe.js'
 import { NodeProcess, type NodeProcessOptions } from '../../src/local/node-process.js'
-import { until } from '../../src/local/wait.js'
+import { until } from '../../src/wait.js'
 import { freePort } from './free-port.js'
 import { testNodeOptions, untilAccepting } from './natsmesh.js'
 
 // One of each, shared with the CLI, the benchmarks and the example.
-export { sleep, until } from '../../src/local/wait.js'
+export { sleep, until } from '../../src/wait.js'
 export { closeQuietly, interestBarrier, publishUntil, uniqueSubject, waitForMesh } from '../../src/local/mesh-probe.js'
 export { freePorts } from './free-port.js'
 

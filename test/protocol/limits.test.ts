@@ -2,7 +2,7 @@
 // client is cut off and everyone else carries on.
 import { connect } from 'nats'
 import t from 'tap'
-import { sleep } from '../../src/local/wait.js'
+import { sleep } from '../../src/wait.js'
 import { startNode } from '../helpers/natsmesh.js'
 import { RawClient } from '../helpers/raw-client.js'
 

@@ -18,10 +18,10 @@ function tsFiles(dir: string): string[] {
     e.isDirectory() ? tsFiles(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [])
 }
 
-/** The layer a repository path belongs to: `src/<folder>`, `src/errors.ts`, or a top folder. */
+/** The layer a repository path belongs to: `src/<folder>`, the base (files directly in src/), or a top folder. */
 function layerOf(rel: string): string {
   const parts = rel.split(path.sep)
-  if (parts[0] === 'src') return parts.length === 2 ? 'src/errors' : `src/${parts[1]}`
+  if (parts[0] === 'src') return parts.length === 2 ? 'src/base' : `src/${parts[1]}`
   return parts[0]
 }
 
@@ -30,19 +30,19 @@ function layerOf(rel: string): string {
  * output) over the libraries; bench and examples use the libraries, never bin.
  */
 const ALLOWED: Record<string, readonly string[]> = {
-  'src/errors': [],
-  'src/config': ['src/errors'],
-  'src/server': ['src/config', 'src/errors'],
-  'src/discovery': ['src/errors'],
-  'src/cluster': ['src/server', 'src/discovery', 'src/config', 'src/errors'],
-  'src/client': ['src/discovery', 'src/errors'],
-  'src/node': ['src/server', 'src/cluster', 'src/discovery', 'src/config', 'src/errors'],
-  'src/ops': ['src/discovery', 'src/errors'],
-  'src/local': ['src/ops', 'src/config', 'src/errors'],
-  'src/chaos': ['src/client', 'src/local', 'src/ops', 'src/discovery', 'src/config', 'src/errors'],
-  bin: ['src/server', 'src/cluster', 'src/discovery', 'src/client', 'src/node', 'src/config', 'src/ops', 'src/local', 'src/chaos', 'src/errors'],
-  bench: ['src/server', 'src/cluster', 'src/discovery', 'src/client', 'src/node', 'src/config', 'src/ops', 'src/local', 'src/errors'],
-  examples: ['src/client', 'src/discovery', 'src/local', 'src/ops', 'src/errors'],
+  'src/base': [],
+  'src/config': ['src/base'],
+  'src/server': ['src/config', 'src/base'],
+  'src/discovery': ['src/base'],
+  'src/cluster': ['src/server', 'src/discovery', 'src/config', 'src/base'],
+  'src/client': ['src/discovery', 'src/base'],
+  'src/node': ['src/server', 'src/cluster', 'src/discovery', 'src/config', 'src/base'],
+  'src/ops': ['src/discovery', 'src/base'],
+  'src/local': ['src/ops', 'src/config', 'src/base'],
+  'src/chaos': ['src/client', 'src/local', 'src/ops', 'src/discovery', 'src/config', 'src/base'],
+  bin: ['src/server', 'src/cluster', 'src/discovery', 'src/client', 'src/node', 'src/config', 'src/ops', 'src/local', 'src/chaos', 'src/base'],
+  bench: ['src/server', 'src/cluster', 'src/discovery', 'src/client', 'src/node', 'src/config', 'src/ops', 'src/local', 'src/base'],
+  examples: ['src/client', 'src/discovery', 'src/local', 'src/ops', 'src/base'],
 }
 
 /**

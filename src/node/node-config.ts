@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import { CLUSTER_OPTION_SPECS, resolveClusterOptions, type ClusterOptions } from '../cluster/options.js'
 import { OptionsError } from '../errors.js'
 import { resolveOptions, SERVER_OPTION_SPECS, type ServerOptions } from '../server/options.js'
-import { optionsFromFlags, optionsToFlags, type OptionSpec } from './option-table.js'
+import { optionsFromFlags, optionsToFlags, type OptionSpec } from '../config/option-table.js'
 
 export interface NodeConfig {
   server: ServerOptions
