@@ -153,8 +153,10 @@ export class Mesh implements ClusterSink, RouteHost {
     for (const d of this.dials.values()) if (d.timer !== null) clearTimeout(d.timer)
     this.dials.clear()
     const closed = new Promise<void>((resolve) => (this.listener.listening ? this.listener.close(() => resolve()) : resolve()))
-    for (const route of [...this.allRoutes]) route.closeRoute('Server Shutdown')
-    await closed
+    const routes = [...this.allRoutes]
+    for (const route of routes) route.closeRoute('Server Shutdown')
+    // What peers are owed reaches the kernel before we go (a stuck route is destroyed after 2 s).
+    await Promise.all([closed, ...routes.map((r) => r.endpoint.written())])
   }
 
   /**

@@ -312,6 +312,25 @@ export class Endpoint implements Flushable, ChunkSink, LinkHandler {
     this.owner.endpointClosed(reason)
   }
 
+  /**
+   * Resolves once the socket has handed the kernel everything it was given
+   * (after close(): its 'finish'), or is gone. The process may then exit
+   * without losing what the peer is owed: the kernel still sends it.
+   */
+  written(): Promise<void> {
+    const socket = this.socket
+    if (socket.destroyed || socket.writableFinished) return Promise.resolve()
+    return new Promise((resolve) => {
+      const done = (): void => {
+        socket.off('finish', done)
+        socket.off('close', done)
+        resolve()
+      }
+      socket.once('finish', done)
+      socket.once('close', done)
+    })
+  }
+
   private log(level: LogLevel, msg: string): void {
     this.logger[level](`${this.owner.describe()} - ${msg}`)
   }

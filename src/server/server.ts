@@ -193,8 +193,11 @@ export class Server implements ClientHost, MeshHost {
     this.state = 'stopping'
     this.logger.info('Initiating Shutdown...')
     const closed = this.stopAccepting()
-    for (const conn of [...this.connections.values()]) conn.closeConnection('Server Shutdown')
-    await closed
+    const conns = [...this.connections.values()]
+    for (const conn of conns) conn.closeConnection('Server Shutdown')
+    // Until the kernel has every byte a client is owed (a client that never
+    // reads is destroyed after the write deadline, which settles it too).
+    await Promise.all([closed, ...conns.map((c) => c.endpoint.written())])
     await this.monitor.stop()
     this.state = 'stopped'
     this.logger.info('Server Exiting..')
