@@ -27,6 +27,8 @@ export interface Token {
   readonly text: string
   /** Index in the input where the text starts (after an opening quote, after `$`); for errors, where lexing stopped. */
   readonly start: number
+  /** Where lexing stood when the token was complete: nats-server gives a token the line of this point. */
+  readonly end: number
   readonly isQuoted: boolean
 }
 
@@ -114,19 +116,19 @@ class Lexer {
   }
 
   emit(type: TokenType, text: string, start: number, isQuoted = false): true {
-    this.tokens.push({ type, text, start, isQuoted })
+    this.tokens.push({ type, text, start, end: this.pos, isQuoted })
     return true
   }
 
   /** Lexing stops with an error; the parser reports it with the line of `pos`. */
   fail(message: string): false {
-    this.tokens.push({ type: 'error', text: message, start: this.pos, isQuoted: false })
+    this.tokens.push({ type: 'error', text: message, start: this.pos, end: this.pos, isQuoted: false })
     return false
   }
 
   /** Lexing stops as if the input ended here, which is not an error (nats-server's quiet EOF items). */
   stop(): false {
-    this.tokens.push({ type: 'eof', text: '', start: this.pos, isQuoted: false })
+    this.tokens.push({ type: 'eof', text: '', start: this.pos, end: this.pos, isQuoted: false })
     return false
   }
 
@@ -162,8 +164,8 @@ class Lexer {
         this.pos = this.input.length
         return this.pos > start ? this.fail('Unexpected EOF.') : this.stop()
       }
-      this.emit('key', this.input.slice(start, end), start, true)
       this.pos = end + 1
+      this.emit('key', this.input.slice(start, end), start, true)
       return this.lexKeyEnd()
     }
     const start = this.pos++ // the first character is the key's whatever it is
@@ -315,8 +317,8 @@ class Lexer {
           this.pos = this.input.length
           return this.fail(c === '"' ? 'Unexpected EOF processing double quoted map key.' : 'Unexpected EOF processing quoted map key.')
         }
-        this.emit('key', this.input.slice(start, end), start, true)
         this.pos = end + 1
+        this.emit('key', this.input.slice(start, end), start, true)
       } else {
         if (c === '/') {
           this.pos++
@@ -426,7 +428,9 @@ class Lexer {
         for (let i = 0; i < 2; i++) {
           if (isNewline(this.next())) return this.fail("Expected two hexadecimal digits after '\\x', but hit end of line")
         }
-        const hex = this.input.slice(this.pos - 2, this.pos)
+        // nats-server takes the two bytes before its position, so after 'é' a message shows half of it.
+        const tail = Buffer.from(this.input.slice(Math.max(0, this.pos - 4), this.pos), 'utf8')
+        const hex = tail.subarray(tail.length - 2).toString('utf8')
         if (!/^[0-9a-fA-F]{2}$/.test(hex)) return this.fail(`Expected two hexadecimal digits after '\\x', but got '${hex}'`)
         text.addByte(parseInt(hex, 16))
         return true

@@ -165,7 +165,7 @@ class ConfParser {
   }
 
   private processToken(token: Token): void {
-    const at = this.source.at(token.start)
+    const at = this.source.at(token.start, token.end)
     switch (token.type) {
       case 'error':
         throw new ConfigError(`Parse error on line ${at.line}: '${token.text}'`, at)
@@ -296,8 +296,10 @@ class ConfParser {
   }
 
   private include(target: string, at: ConfPosition): void {
-    // Go's filepath.Join: an absolute include path is joined to the directory too.
-    const file = path.join(path.dirname(this.file), target)
+    // Go's filepath.Join: an absolute include path is joined to the directory
+    // too, and the result is cleaned of a trailing slash.
+    const joined = path.join(path.dirname(this.file), target)
+    const file = joined.length > 1 && joined.endsWith('/') ? joined.slice(0, -1) : joined
     let included: ParsedConfig
     try {
       const resolved = path.resolve(file)
@@ -362,8 +364,19 @@ class SourceLines {
     for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.newlines.push(i)
   }
 
-  at(offset: number): ConfPosition {
-    // The number of newlines before offset, by binary search.
+  /**
+   * The column of `start` on its own line, and the line of `end`: a token
+   * spanning lines (a quoted string, a block) is on the line where it ends,
+   * as nats-server counts.
+   */
+  at(start: number, end = start): ConfPosition {
+    const startLine = this.newlinesBefore(start)
+    const lineStart = startLine === 0 ? 0 : this.newlines[startLine - 1]
+    const col = Buffer.byteLength(this.text.slice(lineStart, start))
+    return { file: this.file, line: this.newlinesBefore(end) + 1, col }
+  }
+
+  private newlinesBefore(offset: number): number {
     let lo = 0
     let hi = this.newlines.length
     while (lo < hi) {
@@ -371,7 +384,6 @@ class SourceLines {
       if (this.newlines[mid] < offset) lo = mid + 1
       else hi = mid
     }
-    const lineStart = lo === 0 ? 0 : this.newlines[lo - 1]
-    return { file: this.file, line: lo + 1, col: Buffer.byteLength(this.text.slice(lineStart, offset)) }
+    return lo
   }
 }

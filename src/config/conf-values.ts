@@ -119,8 +119,8 @@ export interface DurationOptions {
 /**
  * Milliseconds (fractional below 1 ms: "300us" is 0.3), as nats-server's
  * parseDuration reads ping_interval and write_deadline: a string is a Go
- * duration; an integer is seconds, with a warning; anything else panics on
- * `v.(int64)`, which is the error here.
+ * duration; an integer is seconds, with a warning; anything else gets the
+ * warning too, then panics on `v.(int64)`, which is the error here.
  */
 export function asDuration(value: ConfValue, options: DurationOptions = {}): number {
   const field = options.field ?? value.key?.name ?? ''
@@ -129,9 +129,10 @@ export function asDuration(value: ConfValue, options: DurationOptions = {}): num
     if (parsed.ns === null) throw configError(value, `error parsing ${field}: ${parsed.error}`)
     return Number(parsed.ns) / 1e6
   }
-  if (value.kind !== 'int') throw conversionError(value, 'int64')
+  // nats-server warns first, then converts: a bool or a map gets the warning and the panic.
   const reason = `${field} should be converted to a duration`
   options.warnings?.push(ConfigError.at(errorPosition(value), `invalid use of field ${goQuote(field)}: ${reason}`, { isWarning: true }))
+  if (value.kind !== 'int') throw conversionError(value, 'int64')
   return value.value * 1000
 }
 

@@ -100,6 +100,7 @@ t.test("'…' strings are raw, \"…\" strings take \\t \\n \\r \\\" \\\\ and \\
   t.equal(lexError('a "\\q"'), 'Invalid escape character \'q\'. Only the following escape characters are allowed: \\xXX, \\t, \\n, \\r, \\", \\\\.')
   t.equal(lexError('a "\\xZZ"'), "Expected two hexadecimal digits after '\\x', but got 'ZZ'")
   t.equal(lexError('a "\\x4\n"'), "Expected two hexadecimal digits after '\\x', but hit end of line")
+  t.equal(lexError('a "\\x\u00e9"'), "Expected two hexadecimal digits after '\\x', but got '\ufffd\"'", 'the last two bytes: half of é')
   t.equal(lexError('a "abc'), 'Unexpected EOF.')
   t.equal(lexError("a 'abc"), 'Unexpected EOF.')
 })

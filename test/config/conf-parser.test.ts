@@ -74,6 +74,7 @@ t.test("keys and values keep nats-server's line and column: bytes from the previ
   t.match(items, [{ line: 6, col: 4, key: null, isQuoted: true }, { line: 6, col: 8, isQuoted: false }])
   t.equal(root.value.get('list')?.key?.isQuoted, false)
   t.equal(parseConfig('"q" 1').root.value.get('q')?.key?.isQuoted, true)
+  t.match(parseConfig('x 1\n"a\nb" 1').root.value.get('a\nb')?.key, { line: 3, col: 2 }, 'a token spanning lines is on its last line')
   t.match(parseConfig('a: 1\nb: "\u00e9t\u00e9", c: 2').root.value.get('c')?.key, { line: 2, col: 13 }, 'columns count UTF-8 bytes (nats-server agrees)')
 })
 
@@ -193,6 +194,11 @@ t.test("include errors read as nats-server's, the include's own error as the cau
   const err = parseError('include "nope.conf"', { file: '/c/main.conf', readFile: files({}) })
   t.equal(err.message, "error parsing include file 'nope.conf', open /c/nope.conf: no such file or directory")
   t.match(err, { file: '/c/main.conf', line: 1, col: 9 })
+  t.equal(
+    parseError('include "sub/"', { file: '/c/main.conf', readFile: files({}) }).message,
+    "error parsing include file 'sub/', open /c/sub: no such file or directory",
+    'the path is cleaned as Go cleans it',
+  )
   const bad = parseError('include bad.conf', { readFile: files({ 'bad.conf': 'a = "x' }) })
   t.equal(bad.message, "error parsing include file 'bad.conf', Parse error on line 1: 'Unexpected EOF.'")
   t.type(bad.cause, ConfigError)

@@ -79,7 +79,11 @@ t.test('asDuration: a Go duration string, or an integer of seconds with nats-ser
   t.throws(() => asDuration(value('PING_INTERVAL: "5"', 'PING_INTERVAL'), { field: 'ping_interval' }), {
     message: 'f.conf:1:0: error parsing ping_interval: time: missing unit in duration "5"',
   }, 'the field name is the option\'s, whatever the key\'s case')
-  t.throws(() => asDuration(value('ping_interval: 1.5', 'ping_interval')), { message: 'f.conf:1:0: interface conversion: interface {} is float64, not int64' })
+  const floatWarnings: ConfigError[] = []
+  t.throws(() => asDuration(value('ping_interval: 1.5', 'ping_interval'), { warnings: floatWarnings }), {
+    message: 'f.conf:1:0: interface conversion: interface {} is float64, not int64',
+  })
+  t.equal(floatWarnings.length, 1, 'after the same warning, as nats-server gives both')
 })
 
 t.test('an unknown field is reported at its key, the name quoted as Go\'s %q does', async (t) => {
