@@ -17,6 +17,10 @@
 // at the first error; nats-server interleaves lexing and parsing, but since
 // both stop at the first fault, the first fault reported is the same.
 
+import {
+  EOF, isSpace, isWhitespace, isNewline, isKeySeparator, isDigit, isNumberSuffix, endsNumber, endsUnquoted, show, TextBuilder,
+} from './conf-chars.js'
+
 export type TokenType =
   | 'key' | 'string' | 'bool' | 'integer' | 'float' | 'datetime' | 'variable' | 'include'
   | 'arrayStart' | 'arrayEnd' | 'mapStart' | 'mapEnd' | 'eof' | 'error'
@@ -32,59 +36,7 @@ export interface Token {
   readonly isQuoted: boolean
 }
 
-const EOF = ''
 const DATETIME_AFTER_YEAR = '00-00T00:00:00Z' // '0' is any digit, the rest literal
-
-/** unicode.IsSpace: ASCII spaces, NEL, NBSP and the Unicode White_Space runes (not the BOM). */
-function isSpace(c: string): boolean {
-  switch (c) {
-    case ' ': case '\t': case '\n': case '\v': case '\f': case '\r': case '\u0085': case '\u00a0':
-    case '\u1680': case '\u2028': case '\u2029': case '\u202f': case '\u205f': case '\u3000':
-      return true
-  }
-  return c >= '\u2000' && c <= '\u200a'
-}
-
-function isWhitespace(c: string): boolean {
-  return c === ' ' || c === '\t'
-}
-
-function isNewline(c: string): boolean {
-  return c === '\n' || c === '\r'
-}
-
-function isKeySeparator(c: string): boolean {
-  return c === '=' || c === ':'
-}
-
-const UNICODE_DIGIT = /^\p{Nd}$/u
-
-/** unicode.IsDigit: any decimal digit, not only ASCII. */
-function isDigit(c: string): boolean {
-  if (c >= '0' && c <= '9') return true
-  return c > '\u007f' && UNICODE_DIGIT.test(c)
-}
-
-function isNumberSuffix(c: string): boolean {
-  return 'kKmMgGtTpPeE'.includes(c) && c !== EOF
-}
-
-/** What ends an integer, and a number with a size suffix (lexNumberOrDateOrStringOrIP). Not `]`. */
-function endsNumber(c: string): boolean {
-  return c === EOF || isNewline(c) || c === '}' || c === ';' || c === ',' || isWhitespace(c)
-}
-
-/** What ends an unquoted string (lexString). */
-function endsUnquoted(c: string): boolean {
-  return endsNumber(c) || c === ']'
-}
-
-/** A rune in an error message, as nats-server's errorf prints it (end of input is a NUL). */
-function show(c: string): string {
-  if (c === EOF) return '\x00'
-  if (c === '\n') return '\\n'
-  return c
-}
 
 export function lex(input: string): Token[] {
   const lexer = new Lexer(input)
@@ -576,25 +528,5 @@ class Lexer {
       this.backup(c)
       return this.emit('string', this.input.slice(start, this.pos), start)
     }
-  }
-}
-
-/** A string with escapes; `\xHH` adds a raw byte, so the text is assembled as UTF-8 bytes. */
-class TextBuilder {
-  readonly parts: Buffer[] = []
-  hasEscapes = false
-
-  add(s: string): void {
-    if (s.length > 0) this.parts.push(Buffer.from(s, 'utf8'))
-    this.hasEscapes = true
-  }
-
-  addByte(b: number): void {
-    this.parts.push(Buffer.from([b]))
-    this.hasEscapes = true
-  }
-
-  finish(): string {
-    return Buffer.concat(this.parts).toString('utf8')
   }
 }
