@@ -140,15 +140,19 @@ const GO_ESCAPES: Readonly<Record<string, string>> = {
   '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '"': '\\"', '\\': '\\\\',
 }
 
-/** Go's %q (strconv.Quote) for the characters a key or a size can hold: C escapes, \xNN, \u00NN for Latin-1 controls. */
+/** strconv.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space. */
+const GO_PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u
+
+/** Go's %q (strconv.Quote): C escapes, \xNN below 0x80, \uNNNN and \UNNNNNNNN for other unprintable runes. */
 export function goQuote(s: string): string {
   let out = '"'
   for (const ch of s) {
     const code = ch.codePointAt(0) ?? 0
     if (GO_ESCAPES[ch] !== undefined) out += GO_ESCAPES[ch]
-    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`
-    else if ((code >= 0x80 && code <= 0xa0) || code === 0xad) out += `\\u00${code.toString(16)}`
-    else out += ch
+    else if (GO_PRINTABLE.test(ch)) out += ch
+    else if (code < 0x80) out += `\\x${code.toString(16).padStart(2, '0')}`
+    else if (code < 0x10000) out += `\\u${code.toString(16).padStart(4, '0')}`
+    else out += `\\U${code.toString(16).padStart(8, '0')}`
   }
   return `${out}"`
 }

@@ -89,5 +89,5 @@ t.test('asDuration: a Go duration string, or an integer of seconds with nats-ser
 t.test('an unknown field is reported at its key, the name quoted as Go\'s %q does', async (t) => {
   t.equal(unknownFieldError(value('port: 1\n  foo: 2', 'foo')).message, 'f.conf:2:3: unknown field "foo"')
   t.equal(unknownFieldError(value("'a\\b\"c' 1", 'a\\b"c')).message, 'f.conf:1:1: unknown field "a\\\\b\\"c"')
-  t.equal(goQuote('tab\there\x01\u00a0é'), '"tab\\there\\x01\\u00a0é"')
+  t.equal(goQuote('tab\there\x01\u00a0é\ufeff٣\u{1f600}\u{e0001}'), '"tab\\there\\x01\\u00a0é\\ufeff٣\u{1f600}\\U000e0001"')
 })
