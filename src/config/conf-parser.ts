@@ -26,8 +26,9 @@
 //     Parse error on line N: '…'          anything the lexer refuses
 //     variable reference for 'X' on line N can not be found
 //     error parsing include file 'p', …  (the cause is the include's own error)
-//     integer '…' is out of the range     beyond int64, as nats-server; natsmesh
-//                                          also refuses beyond ±(2^53-1), which a JS number can't hold
+//     integer '…' is out of the range     beyond int64, as nats-server; natsmesh also
+//                                          refuses integers beyond ±(2^53-1), which a JS
+//                                          number can't hold, once the rest of the file parsed
 //
 // Semantics (nats-server's): `include p` (key `include` followed by a space,
 // any case) parses p, relative to the including file's directory, as a whole
@@ -144,6 +145,13 @@ class ConfParser {
   private readonly contexts: (MapContext | ArrayContext)[] = []
   private readonly references: VariableReference[] = []
   private readonly notices: ConfigError[] = []
+  /**
+   * An integer beyond ±(2^53-1), which nats-server takes and natsmesh cannot
+   * hold. Reported once the whole file has parsed, so that any fault
+   * nats-server would report still comes first and only files nats-server
+   * accepts are refused for it.
+   */
+  private inexactInteger: ConfigError | null = null
 
   constructor(
     private readonly text: string,
@@ -161,6 +169,7 @@ class ConfParser {
       if (token.type === 'eof') break
       this.processToken(token)
     }
+    if (this.inexactInteger !== null) throw this.inexactInteger
     return { root: rootContext.node, references: this.references, notices: this.notices }
   }
 
@@ -249,8 +258,8 @@ class ConfParser {
       return null
     }
     const value = number * multiplier
-    if (value > MAX_EXACT || value < -MAX_EXACT) {
-      throw ConfigError.at(at, `integer '${text}' is out of the range natsmesh can hold exactly (±${Number.MAX_SAFE_INTEGER})`)
+    if ((value > MAX_EXACT || value < -MAX_EXACT) && this.inexactInteger === null) {
+      this.inexactInteger = ConfigError.at(at, `integer '${text}' is out of the range natsmesh can hold exactly (±${Number.MAX_SAFE_INTEGER})`)
     }
     return Number(value)
   }

@@ -100,6 +100,8 @@ t.test('integers beyond int64 are refused as nats-server does, beyond 2^53-1 bec
   t.equal(err.message, "f.conf:2:3: integer '9007199254740992' is out of the range natsmesh can hold exactly (±9007199254740991)")
   t.match(parseError('v 1e').message, /integer '1e' is out of the range natsmesh can hold/, '1e is 10^18')
   t.match(parseError('v 8eb').message, /integer '8eb' is out of the range natsmesh can hold/)
+  t.equal(parseError('v 1e\nw "x').message, "Parse error on line 2: 'Unexpected EOF.'", 'any fault nats-server reports comes first')
+  t.equal(parseError('v 1e\nw $NOPE').message, "variable reference for 'NOPE' on line 2 can not be found")
 })
 
 t.test('an integer with an unknown suffix (1kbb) sets nothing, as in nats-server, and leaves a notice', async (t) => {
@@ -222,6 +224,15 @@ t.test('a JSON object parses to the tree JSON.parse gives', async (t) => {
   t.same(parse(JSON.stringify(json)), json, 'on one line')
   t.same(parse(JSON.stringify(json, null, 2)), json, 'pretty-printed')
   t.same(parse(JSON.stringify(json, null, '\t') + '\n'), json, 'with tabs')
+})
+
+t.test('JSON outside the grammar is refused as nats-server refuses it; null is the string "null"', async (t) => {
+  t.same(parse('{"server_name": null}'), { server_name: 'null' })
+  t.equal(parseError('{"a": "caf\\u00e9"}').message, "Parse error on line 1: 'Invalid escape character 'u'. Only the following escape characters are allowed: \\xXX, \\t, \\n, \\r, \\\", \\\\.'")
+  t.equal(parseError('{"a": "a\\/b"}').message, "Parse error on line 1: 'Invalid escape character '/'. Only the following escape characters are allowed: \\xXX, \\t, \\n, \\r, \\\", \\\\.'")
+  t.equal(parseError('{"a": 1e6}').message, "Parse error on line 1: 'Expected a top-level value to end with a new line, comment or EOF, but got '6' instead.'")
+  t.equal(parseError('{"a": [1, 2], "b": 3}').message, 'Parse error on line 1: \'Expected an array value terminator "," or an array terminator "]", but got \':\' instead.\'')
+  t.same(parse('{"a": [1.5, 2.5]}'), { a: [1.5, 2.5] }, 'floats end at ] and are fine')
 })
 
 t.test('parseConfigFile reads the file; a missing one fails with Go\'s message, as nats-server prints it', async (t) => {
