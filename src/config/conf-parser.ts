@@ -36,6 +36,7 @@
 // keys into the map where the directive stands. `$NAME` looks NAME up in the
 // enclosing maps, innermost first, among the keys set so far, then in the
 // environment, whose value is parsed as the value of `pk=<value>`.
+import assert from 'node:assert'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { ConfigError, type ConfPosition } from './config-error.js'
@@ -121,14 +122,18 @@ function readConfigText(file: string, readFile: (file: string) => string): strin
   try {
     return readFile(file)
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
+    const code = err instanceof Error && 'code' in err ? err.code : undefined
     const text = code === 'ENOENT' ? `open ${file}: no such file or directory`
       : code === 'EACCES' ? `open ${file}: permission denied`
       : code === 'ENOTDIR' ? `open ${file}: not a directory`
       : code === 'EISDIR' ? `read ${file}: is a directory`
-      : `open ${file}: ${(err as Error).message}`
+      : `open ${file}: ${messageOf(err)}`
     throw new ConfigError(text, { file, line: 0, col: 0 }, { cause: err })
   }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
 }
 
 interface MapContext { readonly kind: 'map'; readonly entries: Map<string, ConfValue>; readonly node: ConfMap }
@@ -163,14 +168,28 @@ class ConfParser {
   }
 
   parse(): ParsedConfig {
+    const parsed = this.parseKeepingInexact()
+    if (this.inexactInteger !== null) throw this.inexactInteger
+    return parsed
+  }
+
+  /** parse(), leaving an inexact integer in this.inexactInteger: an includer reports it once it is done itself. */
+  private parseKeepingInexact(): ParsedConfig {
     const rootContext = this.newMap({ file: this.file, line: 1, col: 0 })
     this.contexts.push(rootContext)
     for (const token of lex(this.text)) {
       if (token.type === 'eof') break
       this.processToken(token)
     }
-    if (this.inexactInteger !== null) throw this.inexactInteger
     return { root: rootContext.node, references: this.references, notices: this.notices }
+  }
+
+  /** Parses another text (an include, an environment value) on its own, taking over its inexact integer. */
+  private parseNested(text: string, file: string, chain: Chain, wrap: (err: ConfigError) => ConfigError): ParsedConfig {
+    const nested = new ConfParser(text, file, this.options, chain)
+    const parsed = nested.parseKeepingInexact()
+    if (nested.inexactInteger !== null) this.inexactInteger ??= wrap(nested.inexactInteger)
+    return parsed
   }
 
   private processToken(token: Token): void {
@@ -193,7 +212,7 @@ class ConfParser {
       case 'mapEnd':
       case 'arrayEnd': {
         const done = this.contexts.pop()
-        if (done === undefined || this.contexts.length === 0) throw new Error('BUG: config parser context stack underflow')
+        assert(done !== undefined && this.contexts.length > 0, 'every end token follows its start token')
         this.setValue(done.node)
         return
       }
@@ -241,7 +260,7 @@ class ConfParser {
       return
     }
     const key = this.keys.pop()
-    if (key === undefined) throw new Error('BUG: config parser has a value without a key')
+    assert(key !== undefined, 'the lexer gives every map member a key first')
     value.key = key
     context.entries.set(key.name, value)
   }
@@ -298,9 +317,9 @@ class ConfParser {
     if (this.chain.envNames.includes(name)) throw fail(`the environment variable ${name} refers to itself`)
     const chain = { files: this.chain.files, envNames: [...this.chain.envNames, name] }
     try {
-      return new ConfParser(`pk=${raw}`, '', this.options, chain).parse().root.value.get('pk')
+      return this.parseNested(`pk=${raw}`, '', chain, (err) => fail(err.message, err)).root.value.get('pk')
     } catch (err) {
-      throw fail((err as Error).message, err)
+      throw fail(messageOf(err), err)
     }
   }
 
@@ -316,9 +335,9 @@ class ConfParser {
       if (this.chain.files.includes(resolved)) throw new ConfigError(`include loop: ${file} is already being read`, at)
       const text = readConfigText(file, this.options.readFile ?? readUtf8)
       const chain = { files: [...this.chain.files, resolved], envNames: this.chain.envNames }
-      included = new ConfParser(text, file, this.options, chain).parse()
+      included = this.parseNested(text, file, chain, (err) => err)
     } catch (err) {
-      throw new ConfigError(`error parsing include file '${target}', ${(err as Error).message}`, at, { cause: err })
+      throw new ConfigError(`error parsing include file '${target}', ${messageOf(err)}`, at, { cause: err })
     }
     for (const value of included.root.value.values()) {
       if (value.key !== null) this.keys.push(value.key)

@@ -102,6 +102,10 @@ t.test('integers beyond int64 are refused as nats-server does, beyond 2^53-1 bec
   t.match(parseError('v 8eb').message, /integer '8eb' is out of the range natsmesh can hold/)
   t.equal(parseError('v 1e\nw "x').message, "Parse error on line 2: 'Unexpected EOF.'", 'any fault nats-server reports comes first')
   t.equal(parseError('v 1e\nw $NOPE').message, "variable reference for 'NOPE' on line 2 can not be found")
+  const readFile = files({ 'big.conf': 'v 1e\n' })
+  t.equal(parseError('include big.conf\nw "x', { readFile }).message, "Parse error on line 2: 'Unexpected EOF.'", 'in an include too')
+  t.equal(parseError('include big.conf', { readFile }).message, "big.conf:1:2: integer '1e' is out of the range natsmesh can hold exactly (±9007199254740991)")
+  t.match(parseError('v $BIG', { env: { BIG: '1e' } }).message, /^variable reference for 'BIG' on line 1 could not be parsed: .*integer '1e' is out of the range natsmesh/)
 })
 
 t.test('an integer with an unknown suffix (1kbb) sets nothing, as in nats-server, and leaves a notice', async (t) => {
