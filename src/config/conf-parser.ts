@@ -387,9 +387,19 @@ function isLeapYear(year: number): boolean {
 /** Offsets to nats-server's line and column (see ConfPosition). */
 class SourceLines {
   private readonly newlines: number[] = []
+  /** In an ASCII text a column is an index difference; otherwise bytes are counted from a cursor. */
+  private readonly isAscii: boolean
+  /**
+   * The last column counted: tokens come in order, so counting on from here
+   * keeps a long line (a one-line JSON file) linear instead of quadratic.
+   */
+  private cursorLineStart = -1
+  private cursorOffset = 0
+  private cursorBytes = 0
 
   constructor(private readonly file: string, private readonly text: string) {
     for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.newlines.push(i)
+    this.isAscii = !/[^\x00-\x7f]/.test(text)
   }
 
   /**
@@ -400,8 +410,19 @@ class SourceLines {
   at(start: number, end = start): ConfPosition {
     const startLine = this.newlinesBefore(start)
     const lineStart = startLine === 0 ? 0 : this.newlines[startLine - 1]
-    const col = Buffer.byteLength(this.text.slice(lineStart, start))
-    return { file: this.file, line: this.newlinesBefore(end) + 1, col }
+    return { file: this.file, line: this.newlinesBefore(end) + 1, col: this.bytesBetween(lineStart, start) }
+  }
+
+  private bytesBetween(lineStart: number, offset: number): number {
+    if (this.isAscii) return offset - lineStart
+    const canCountOn = lineStart === this.cursorLineStart && offset >= this.cursorOffset
+    const bytes = canCountOn
+      ? this.cursorBytes + Buffer.byteLength(this.text.slice(this.cursorOffset, offset))
+      : Buffer.byteLength(this.text.slice(lineStart, offset))
+    this.cursorLineStart = lineStart
+    this.cursorOffset = offset
+    this.cursorBytes = bytes
+    return bytes
   }
 
   private newlinesBefore(offset: number): number {

@@ -230,6 +230,21 @@ t.test('a JSON object parses to the tree JSON.parse gives', async (t) => {
   t.same(parse(JSON.stringify(json, null, '\t') + '\n'), json, 'with tabs')
 })
 
+t.test('a one-line JSON file parses in time linear in its size, non-ASCII text included', async (t) => {
+  const oneLine = (members: number) => JSON.stringify(Object.fromEntries(
+    Array.from({ length: members }, (_, i) => [`key_${i}`, { name: `caf\u00e9 ${i}`, port: i, list: ['a', 'b'] }]),
+  ))
+  const time = (text: string) => {
+    const started = performance.now()
+    parseConfig(text, { env: {} })
+    return performance.now() - started
+  }
+  const [small, large] = [oneLine(4000), oneLine(16000)]
+  time(small) // warm up
+  const ratio = time(large) / time(small)
+  t.ok(ratio < 10, `4x the text took ${ratio.toFixed(1)}x the time (16x if quadratic)`)
+})
+
 t.test('JSON outside the grammar is refused as nats-server refuses it; null is the string "null"', async (t) => {
   t.same(parse('{"server_name": null}'), { server_name: 'null' })
   t.equal(parseError('{"a": "caf\\u00e9"}').message, "Parse error on line 1: 'Invalid escape character 'u'. Only the following escape characters are allowed: \\xXX, \\t, \\n, \\r, \\\", \\\\.'")
