@@ -1,9 +1,9 @@
-// Random config files, to natsmesh's reader and to `nats-server -t`: the same
-// verdict and message for each. Half are assembled from grammar pieces (keys,
-// separators, values, terminators, blocks, arrays), half are short strings of
-// the characters the lexer cares about, which reach its corners (a lone `/`,
-// a quote at the end of the file, keys made of brackets). Seeded: a failure
-// prints FUZZ_SEED to replay it.
+// Random config files, 120 a run, to natsmesh's reader and to `nats-server -t`:
+// the same verdict and message for each. Half are assembled from grammar
+// pieces (keys, separators, values, terminators, blocks, arrays), half are
+// short strings of the characters the lexer cares about, which reach its
+// corners (a lone `/`, a quote at the end of the file, keys made of brackets).
+// Seeded: a failure prints FUZZ_SEED to replay it.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -13,7 +13,7 @@ import { natsServerCheck } from '../helpers/nats-server-config.js'
 import { seededRandom } from '../helpers/seeded-random.js'
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000)
-const FILES = 160
+const FILES = 120
 
 const KEYS = ['port', 'server_name', 'debug', 'max_payload', 'ping_interval', 'foo', 'X', '"port"', "'server_name'", 'include']
 const SEPARATORS = [' = ', ': ', ' ', '=', ':', ' :', '\t', '\n', ' =\n']
