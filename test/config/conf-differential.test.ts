@@ -68,7 +68,7 @@ const CASES: Case[] = [
   { name: 'an invalid duration', files: { 'main.conf': 'ping_interval: "90 seconds"\n' } },
   { name: 'a duration as a number is a warning', files: { 'main.conf': 'ping_interval: 30\n' } },
   { name: 'unquoted 2m is the integer 2000000 (seconds, with a warning), not two minutes', files: { 'main.conf': 'write_deadline: 2m\n' } },
-  { name: 'booleans yes, off, ON', files: { 'main.conf': 'debug: yes\ntrace: off\nlogtime: ON\n' } },
+  { name: 'booleans yes, no, on, off in any case', files: { 'main.conf': 'debug: yes\ntrace: No\nlogtime: ON\nno_sublist_cache: off\n' } },
   { name: 'a string for a port', files: { 'main.conf': 'port: "4222"\n' } },
   { name: 'a float for a port', files: { 'main.conf': 'port: 4222.5\n' } },
   { name: 'a datetime is a time, not a string', files: { 'main.conf': 'port: 4222\nserver_name: 2006-01-02T15:04:05Z\n' } },

@@ -49,7 +49,7 @@ function checkTopLevel(value: ConfValue, errors: ConfigError[], warnings: Config
     case 'server_name':
       asString(value)
       return
-    case 'debug': case 'trace': case 'logtime':
+    case 'debug': case 'trace': case 'logtime': case 'no_sublist_cache': case 'disable_sublist_cache':
       asBool(value)
       return
     case 'max_payload': case 'max_control_line':
