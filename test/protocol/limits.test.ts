@@ -8,6 +8,22 @@ import { RawClient } from '../helpers/raw-client.js'
 
 const QUIET = 'CONNECT {"verbose":false,"pedantic":false}\r\n'
 
+/** Resolves when a PONG has come on a raw socket (the node processed everything sent before the PING); bounded. */
+function pong(socket: net.Socket, timeoutMs = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = ''
+    const timer = setTimeout(() => { socket.off('data', onData); reject(new Error(`no PONG within ${timeoutMs} ms`)) }, timeoutMs)
+    const onData = (d: Buffer): void => {
+      seen += d.toString('latin1')
+      if (!seen.includes('PONG\r\n')) return
+      clearTimeout(timer)
+      socket.off('data', onData)
+      resolve()
+    }
+    socket.on('data', onData)
+  })
+}
+
 t.test('a connection past max_connections gets INFO, the error, and is closed', async (t) => {
   const node = await startNode({ maxConnections: 2 })
   t.teardown(() => node.shutdown())
@@ -41,10 +57,28 @@ t.test('a client that never answers PING is closed as stale', async (t) => {
 t.test('a client that answers PING stays connected', async (t) => {
   const node = await startNode({ pingIntervalMs: 100, maxPingsOut: 2 })
   t.teardown(() => node.shutdown())
+  // A raw client that answers each PING, so the test sees the PINGs it answers.
+  const raw = await RawClient.connect(node.port)
+  t.teardown(() => raw.close())
+  await raw.waitFor((s) => s.includes('\r\n'))
+  raw.send(QUIET)
+  let answered = 0
+  const answer = (): void => {
+    const pings = raw.text().split('PING\r\n').length - 1
+    for (; answered < pings; answered++) raw.send('PONG\r\n')
+  }
+  raw.socket.on('data', answer)
   const nc = await connect({ servers: `127.0.0.1:${node.port}`, reconnect: false })
   t.teardown(() => nc.close())
-  await new Promise((resolve) => setTimeout(resolve, 600))
-  t.notOk(nc.isClosed(), 'still open after several ping intervals')
+  // Well past max_pings_out: a server that did not count the PONGs would have closed both by now.
+  const wanted = 5
+  await raw.waitFor(() => answered >= wanted || raw.closed(), 10_000)
+  t.ok(answered >= wanted, `the node sent PINGs and the client answered ${answered} of them`)
+  t.notOk(raw.closed(), 'the raw client that answered is still connected')
+  t.notMatch(raw.text(), /-ERR/, 'and was never told it is stale')
+  raw.send('PING\r\n')
+  t.match(await raw.waitFor((s) => s.includes('PONG\r\n')), /PONG\r\n/, 'it still gets a PONG')
+  t.notOk(nc.isClosed(), 'nats.js, which answers PINGs itself, is still open after the same intervals')
   await nc.flush()
 })
 
@@ -60,7 +94,7 @@ t.test('a subscriber that stops reading is cut off as a slow consumer; the other
   await new Promise((resolve) => slow.once('connect', resolve))
   slow.on('error', () => { /* the server cuts it off: expected */ })
   slow.write(QUIET + 'SUB flood 1\r\nPING\r\n')
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  await pong(slow)
   slow.pause()
   const good = await connect({ servers: `127.0.0.1:${node.port}`, reconnect: false })
   const pub = await connect({ servers: `127.0.0.1:${node.port}`, reconnect: false })
@@ -120,7 +154,7 @@ t.test('a subscriber whose socket makes no progress for write_deadline is cut of
   await new Promise((resolve) => stuck.once('connect', resolve))
   stuck.on('error', () => { /* cut off: expected */ })
   stuck.write(QUIET + 'SUB stuck 1\r\nPING\r\n')
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  await pong(stuck)
   stuck.pause()
   const pub = await connect({ servers: `127.0.0.1:${node.port}`, reconnect: false })
   t.teardown(() => pub.close())
