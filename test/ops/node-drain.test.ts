@@ -1,8 +1,10 @@
 // `natsmesh node drain|stop` against a real ZooKeeper and real nodes: a drain
 // under traffic moves every client of the drained node to the others, loses
 // nothing for subscribers on other nodes, and takes the node out of ZooKeeper
-// before its client listener closes; stop by monitoring URL; and the errors
-// an operator meets. The subtests run in order on one cluster.
+// before its client listener closes (the drained node talks to ZooKeeper over
+// a link that delays its answers, so that order can be watched); stop by
+// monitoring URL; and the errors an operator meets. The subtests run in order
+// on one cluster.
 import { connect, type NatsConnection } from 'nats'
 import t, { type Test } from 'tap'
 import {
@@ -10,6 +12,7 @@ import {
   waitForMesh,
 } from '../helpers/cluster.js'
 import { isAccepting, memberPath, runCli, startOpsNode, zkSession, znodeExists } from '../helpers/ops.js'
+import { startDelayProxy } from '../helpers/delay-proxy.js'
 import { startZooKeeper } from '../helpers/zookeeper.js'
 
 const CLUSTER = 'drain'
@@ -17,10 +20,21 @@ const CLUSTER = 'drain'
 const LAME_DUCK = ['--lame_duck_grace_period', '1s', '--lame_duck_duration', '2s']
 const MOVERS = 6
 
+/**
+ * c, the node the first test drains, hears ZooKeeper's answers this much late.
+ * The drain deletes c's znode and waits for ZooKeeper to confirm before it
+ * closes the client listener; the delay keeps that moment open long enough to
+ * be seen from outside (znode gone, listener still accepting), where without
+ * it the two steps are a few milliseconds apart.
+ */
+const ZK_ANSWER_DELAY_MS = 1_500
+
 const zk = await startZooKeeper()
 t.teardown(() => zk.stop())
+const zkLinkOfC = await startDelayProxy(zk.port, ZK_ANSWER_DELAY_MS)
+t.teardown(() => zkLinkOfC.close())
 const [A, B, C] = await Promise.all(['a', 'b', 'c'].map((name) =>
-  startOpsNode(t, { name, cluster: CLUSTER, zk: zk.connectString, extraArgs: LAME_DUCK })))
+  startOpsNode(t, { name, cluster: CLUSTER, zk: name === 'c' ? zkLinkOfC.hostPort : zk.connectString, extraArgs: LAME_DUCK })))
 await waitForMesh([A, B, C])
 const zkFlags = ['--zk', zk.connectString, '--cluster_name', CLUSTER]
 
@@ -37,8 +51,9 @@ interface ListenerWatch {
 
 /**
  * Polls, in rounds: does C's znode exist, then does C's client port accept.
- * Since the node deletes its znode and only then closes the listener, the
- * first refusal must find the znode already gone.
+ * A round that finds the znode gone and then the port accepting proves the
+ * order (gone, then closed). The read right after the first refusal can only
+ * disprove it (the znode still there after the listener closed).
  */
 function watchZnodeAndListener(t: Test, path: string, port: number): ListenerWatch {
   const w: ListenerWatch = { done: Promise.resolve(), roundsGoneWhileAccepting: 0, listenerClosedRound: -1, znodeExistedAtClose: null }
@@ -96,8 +111,9 @@ t.test('node drain under traffic: every client of c moves to a or b, subscribers
   await watch.done
 
   t.not(watch.listenerClosedRound, -1, 'c\'s client listener was seen closing')
+  t.ok(watch.roundsGoneWhileAccepting > 0,
+    `c's znode was seen gone while its listener still accepted (${watch.roundsGoneWhileAccepting} poll rounds): the znode went first`)
   t.equal(watch.znodeExistedAtClose, false, 'when c\'s listener first refused, its znode was already gone')
-  t.comment(`rounds with the znode gone while c still accepted: ${watch.roundsGoneWhileAccepting}`)
 
   await until('every client of c is connected to a or b', () =>
     movers.every((nc) => !nc.isClosed() && others.includes(nc.getServer())), 20_000)
