@@ -52,7 +52,7 @@ t.test('zkAuth: a membership only one identity may read is read with its credent
   const node = await startMeshNode(t, { label: 'G' })
   // The cluster's znodes readable by reader:pw alone (no world READ, unlike the nodes' own ACL).
   const owner = await zkAs(t, 'reader:pw')
-  const open = zookeeper.ACL.OPEN_ACL_UNSAFE
+  const open = [new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id('world', 'anyone'))]
   const onlyReader = [new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id('digest', digestId('reader', 'pw')))]
   await create(owner, '/natsmesh', null, open)
   await create(owner, '/natsmesh/clusters', null, open)
