@@ -10,11 +10,14 @@ export interface DelayProxy {
   readonly port: number
   /** `127.0.0.1:<proxy port>`. */
   readonly hostPort: string
+  /** From now on, hold target → client bytes back this long. Only raise it: a lower delay could let later bytes overtake. */
+  setDelay(ms: number): void
   close(): Promise<void>
 }
 
-/** Listens on a free 127.0.0.1 port and forwards to `targetPort`, delaying target → client bytes by delayMs. */
-export async function startDelayProxy(targetPort: number, delayMs: number): Promise<DelayProxy> {
+/** Listens on a free 127.0.0.1 port and forwards to `targetPort`, delaying target → client bytes by delayMs (0: none). */
+export async function startDelayProxy(targetPort: number, initialDelayMs: number): Promise<DelayProxy> {
+  let delayMs = initialDelayMs
   const sockets = new Set<net.Socket>()
   const server = net.createServer((inbound) => {
     const outbound = net.connect(targetPort, '127.0.0.1')
@@ -44,6 +47,10 @@ export async function startDelayProxy(targetPort: number, delayMs: number): Prom
   return {
     port,
     hostPort: `127.0.0.1:${port}`,
+    setDelay(ms: number) {
+      if (ms < delayMs) throw new Error(`the delay only goes up (${delayMs} ms now, ${ms} asked)`)
+      delayMs = ms
+    },
     close() {
       for (const s of sockets) s.destroy()
       sockets.clear()

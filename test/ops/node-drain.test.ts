@@ -21,17 +21,20 @@ const LAME_DUCK = ['--lame_duck_grace_period', '1s', '--lame_duck_duration', '2s
 const MOVERS = 6
 
 /**
- * c, the node the first test drains, hears ZooKeeper's answers this much late.
- * The drain deletes c's znode and waits for ZooKeeper to confirm before it
- * closes the client listener; the delay keeps that moment open long enough to
- * be seen from outside (znode gone, listener still accepting), where without
- * it the two steps are a few milliseconds apart.
+ * During the first test's drain, c hears ZooKeeper's answers this much late.
+ * The drain deletes c's znode and waits (up to 2 s) for ZooKeeper to confirm
+ * before it closes the client listener; the delay keeps that moment open long
+ * enough to be seen from outside (znode gone, listener still accepting), where
+ * without it the two steps are a few milliseconds apart. Its sync pass takes
+ * one answer (exists) before the delete and a few more after it, so 500 ms
+ * puts the delete at ~0.5 s and the close at ~2 s. The link has no delay until
+ * just before the drain, so no earlier pass is still running when it starts.
  */
-const ZK_ANSWER_DELAY_MS = 1_500
+const ZK_ANSWER_DELAY_MS = 500
 
 const zk = await startZooKeeper()
 t.teardown(() => zk.stop())
-const zkLinkOfC = await startDelayProxy(zk.port, ZK_ANSWER_DELAY_MS)
+const zkLinkOfC = await startDelayProxy(zk.port, 0)
 t.teardown(() => zkLinkOfC.close())
 const [A, B, C] = await Promise.all(['a', 'b', 'c'].map((name) =>
   startOpsNode(t, { name, cluster: CLUSTER, zk: name === 'c' ? zkLinkOfC.hostPort : zk.connectString, extraArgs: LAME_DUCK })))
@@ -100,6 +103,7 @@ t.test('node drain under traffic: every client of c moves to a or b, subscribers
   publisher.start(t, 5)
   await until('the stream reaches b', () => rxB.seen.length > 20)
 
+  zkLinkOfC.setDelay(ZK_ANSWER_DELAY_MS)
   const watch = watchZnodeAndListener(t, memberPath(CLUSTER, C.serverId), C.port)
   const drain = await runCli(['node', 'drain', 'c', ...zkFlags, '--wait', '--wait_timeout', '60s'], 90_000)
   t.equal(drain.code, 0, drain.stderr)
