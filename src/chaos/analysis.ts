@@ -7,12 +7,24 @@
 // publisher or any worker was; a failed request when the requester or any
 // responder was. ZooKeeper outages and added nodes touch no client, so any
 // loss during them is a violation: the data plane must not notice.
+//
+// F's window is a time span with fixed margins (1 s before its start, --margin
+// after it settled). A loaded machine can stall a node or a client for longer
+// than those, and then a correct run loses messages just outside them. So a
+// loss F touched is also explained by what was observed of its own flow (one
+// stream to one subscription, the queue jobs, one requester's requests): it
+// had not been delivered yet when F began, and it was sent before the flow
+// resumed, that is before the first delivery of something sent after the
+// flow's touched clients were connected again (eventWindow). That reaches at
+// most --converge-bound before F's start and after F's recovery, so a flow
+// that stays broken is still a violation, and so is any loss with no fault
+// touching its clients.
 import type { ChaosCluster } from './cluster.js'
 import type { FaultKind } from './options.js'
 import {
   stats, type Check, type ClientReport, type FaultReport, type Gap, type PairLoss, type Summary, type Totals,
 } from './report.js'
-import type { AnomalyLog } from './tracking.js'
+import type { AnomalyLog, PublishLog, SeqSet } from './tracking.js'
 import type { Traffic } from './traffic.js'
 import type { ChaosClient } from './workload.js'
 
@@ -30,6 +42,99 @@ export interface AnalysisInput {
   convergeBoundMs: number
   trafficEndMs: number
   lag: { p99: number; max: number }
+  /** What each flow had delivered when each fault began (by fault index), recorded by the injector. */
+  startMarks?: ReadonlyMap<number, FaultStartMarks>
+}
+
+/** What the flows had delivered at the moment a fault began. */
+export interface FaultStartMarks {
+  /** The highest sequence number each subscription had from each publisher, by streamKey(). */
+  streams: Map<string, number>
+  /** The highest queue job any worker had. */
+  queue: number
+}
+
+export function streamKey(publisherId: string, subscriberId: string, pattern: string): string {
+  return `${publisherId}→${subscriberId} ${pattern}`
+}
+
+/** Taken when a fault begins. */
+export function markStart(traffic: Traffic): FaultStartMarks {
+  const streams = new Map<string, number>()
+  for (const s of traffic.subscribers) {
+    for (const [publisherId, tracker] of s.trackers) streams.set(streamKey(publisherId, s.client.id, s.pattern), tracker.seen.max)
+  }
+  return { streams, queue: traffic.queue.seen.max }
+}
+
+/** The part of a client the windows read. */
+export interface ClientChanges {
+  readonly id: string
+  readonly changes: ReadonlyArray<{ readonly at: number; readonly type: 'disconnect' | 'reconnect' }>
+}
+
+/**
+ * When all of `touched` were connected again after F began: for each client,
+ * its first reconnect after its first disconnect since F began (F's start if
+ * it never disconnected); null if one of them never came back.
+ */
+export function backAfter(f: FaultReport, touched: readonly ClientChanges[]): number | null {
+  let back = f.startMs
+  for (const c of touched) {
+    const down = c.changes.find((x) => x.type === 'disconnect' && x.at >= f.startMs)
+    if (down === undefined) continue
+    const up = c.changes.find((x) => x.type === 'reconnect' && x.at >= down.at)
+    if (up === undefined) return null
+    back = Math.max(back, up.at)
+  }
+  return back
+}
+
+/**
+ * The sequence numbers [fromSeq, toSeq) of one flow that fault F may have
+ * cost, from what was observed rather than from fixed margins: from the first
+ * one not delivered when F began (`deliveredAtStart` + 1) to the first one
+ * delivered among those sent once the flow's touched clients were back
+ * (`backAtMs`; null: they never were). Never earlier than `boundMs` before F's
+ * start, never sent later than `boundMs` after its recovery.
+ */
+export function eventWindow(
+  f: FaultReport, deliveredAtStart: number, backAtMs: number | null, boundMs: number, log: PublishLog, seen: SeqSet, lastSeq: number,
+): { fromSeq: number; toSeq: number } {
+  const afterLast = lastSeq + 1
+  const earliest = log.firstSeqFrom(f.startMs - boundMs)
+  const fromSeq = Math.max(deliveredAtStart + 1, earliest === -1 ? afterLast : earliest)
+  const cap = log.firstSeqFrom(f.recoveredMs + boundMs)
+  const capEnd = cap === -1 ? afterLast : cap
+  let toSeq = capEnd
+  const resumeFrom = backAtMs === null ? -1 : log.firstSeqFrom(backAtMs)
+  if (resumeFrom !== -1) {
+    for (let seq = Math.max(resumeFrom, fromSeq); seq < capEnd; seq++) {
+      if (seen.has(seq)) {
+        toSeq = seq
+        break
+      }
+    }
+  }
+  return { fromSeq, toSeq: Math.max(fromSeq, toSeq) }
+}
+
+/**
+ * A failed request F touched is explained by what its requester saw: it had
+ * not failed yet when F began, was sent at most `boundMs` before F's start,
+ * and before the requester's first answered request sent once the touched
+ * clients were back (never later than `boundMs` after F's recovery).
+ */
+export function requestEventExplained(
+  f: FaultReport, failure: { at: number; failedAt: number }, backAtMs: number | null, answeredSentAt: readonly number[], boundMs: number,
+): boolean {
+  const cap = f.recoveredMs + boundMs
+  let end = cap
+  if (backAtMs !== null) {
+    const resumed = answeredSentAt.find((sentAt) => sentAt >= backAtMs)
+    if (resumed !== undefined && resumed < end) end = resumed
+  }
+  return failure.failedAt >= f.startMs && failure.at >= f.startMs - boundMs && failure.at < end
 }
 
 export interface Analysis {
@@ -69,6 +174,10 @@ export function analyze(input: AnalysisInput): Analysis {
   let lostOutsideDuringDrain = 0
   const drainLoss = { natsmesh: 0, natsJs: 0 }
   const pairLosses = new Map<number, Map<string, PairLoss>>()
+  // Losses each fault explains only through its flows' observed events (outside its time window).
+  const eventExplained = new Map<number, number>()
+  const eventExplainedJobs = new Map<number, number>()
+  const eventExplainedRequests = new Map<number, number>()
   let duplicated = 0
   let outOfOrder = 0
 
@@ -81,11 +190,22 @@ export function analyze(input: AnalysisInput): Analysis {
       duplicated += tracker.duplicates
       outOfOrder += tracker.outOfOrder
       const involved = [publisher.client.id, s.client.id]
+      const key = streamKey(publisher.id, s.client.id, s.pattern)
+      const flowWindows = touchingFaults(faults, involved).flatMap((f) => {
+        const mark = input.startMarks?.get(f.index)?.streams.get(key)
+        if (mark === undefined) return []
+        const back = backAfter(f, touchedClients(f, involved, byId))
+        return [{ fault: f, ...eventWindow(f, mark, back, input.convergeBoundMs, publisher.log, tracker.seen, publisher.seq) }]
+      })
       for (const run of tracker.seen.missingRuns(1, publisher.seq)) {
         let current: Gap | null = null
         for (let seq = run.first; seq <= run.last; seq++) {
           const time = publisher.log.timeOf(seq)
-          const fault = explainedBy(faults, time, involved)
+          let fault = explainedBy(faults, time, involved)
+          if (fault === null) {
+            fault = flowWindows.find((w) => seq >= w.fromSeq && seq < w.toSeq)?.fault ?? null
+            if (fault !== null) eventExplained.set(fault.index, (eventExplained.get(fault.index) ?? 0) + 1)
+          }
           lost++
           if (fault === null) {
             lostOutside++
@@ -134,10 +254,21 @@ export function analyze(input: AnalysisInput): Analysis {
   let queueLost = 0
   let queueLostOutside = 0
   if (qp !== null) {
+    const involved = [qp.client.id, ...workers]
+    const queueWindows = touchingFaults(faults, involved).flatMap((f) => {
+      const mark = input.startMarks?.get(f.index)?.queue
+      if (mark === undefined) return []
+      const back = backAfter(f, touchedClients(f, involved, byId))
+      return [{ fault: f, ...eventWindow(f, mark, back, input.convergeBoundMs, qp.log, queue.seen, qp.seq) }]
+    })
     for (const run of queue.seen.missingRuns(1, qp.seq)) {
       for (let seq = run.first; seq <= run.last; seq++) {
         queueLost++
-        const fault = explainedBy(faults, qp.log.timeOf(seq), [qp.client.id, ...workers])
+        let fault = explainedBy(faults, qp.log.timeOf(seq), involved)
+        if (fault === null) {
+          fault = queueWindows.find((w) => seq >= w.fromSeq && seq < w.toSeq)?.fault ?? null
+          if (fault !== null) eventExplainedJobs.set(fault.index, (eventExplainedJobs.get(fault.index) ?? 0) + 1)
+        }
         if (fault === null) queueLostOutside++
         else fault.lostQueueJobs++
       }
@@ -155,9 +286,23 @@ export function analyze(input: AnalysisInput): Analysis {
       if (failure.kind === 'timeout') requests.timedOut++
       else if (failure.kind === 'no-responders') requests.noResponders++
       else requests.errors++
-      const fault = explainedBy(faults, failure.at, [r.client.id, ...responders])
+      const involved = [r.client.id, ...responders]
+      let fault = explainedBy(faults, failure.at, involved)
+      if (fault === null) {
+        fault = touchingFaults(faults, involved).find((f) =>
+          requestEventExplained(f, failure, backAfter(f, touchedClients(f, involved, byId)), r.answeredSentAt, input.convergeBoundMs)) ?? null
+        if (fault !== null) eventExplainedRequests.set(fault.index, (eventExplainedRequests.get(fault.index) ?? 0) + 1)
+      }
       if (fault === null) requests.failedOutsideWindows++
       else fault.failedRequests++
+    }
+  }
+
+  for (const f of faults) {
+    const counts = [eventExplained.get(f.index) ?? 0, eventExplainedJobs.get(f.index) ?? 0, eventExplainedRequests.get(f.index) ?? 0]
+    if (counts.some((n) => n > 0)) {
+      f.notes.push(`outside its window but in flight when it began or sent before their flow resumed: ${counts[0]} stream messages, ` +
+        `${counts[1]} queue jobs, ${counts[2]} requests`)
     }
   }
 
@@ -256,6 +401,14 @@ export function analyze(input: AnalysisInput): Analysis {
       kindsMissing.length === 0 ? `ran ${kindsRun.join(', ')}` : `not run (longer --duration needed): ${kindsMissing.join(', ')}`),
   ]
   return { totals, gaps, gapsLeftOut, clients, summary, checks, faultKindsRun: kindsRun, faultKindsMissing: kindsMissing }
+}
+
+function touchingFaults(faults: readonly FaultReport[], involved: readonly string[]): FaultReport[] {
+  return faults.filter((f) => involved.some((c) => f.affected.includes(c)))
+}
+
+function touchedClients(f: FaultReport, involved: readonly string[], byId: ReadonlyMap<string, ClientChanges>): ClientChanges[] {
+  return involved.filter((id) => f.affected.includes(id)).map((id) => byId.get(id)).filter((c): c is ClientChanges => c !== undefined)
 }
 
 function pushGap(gaps: Gap[], gap: Gap): number {

@@ -15,7 +15,10 @@
 //
 // where `settled` is when the runner saw routes, interest and membership
 // converged and every client that was on the target connected again.
-// PRE_WINDOW_MS covers messages already handed to the node's sockets.
+// PRE_WINDOW_MS covers messages already handed to the node's sockets. The
+// analysis also explains a loss by what its own flow showed (startMarks,
+// taken as the fault begins): see analysis.ts.
+import { markStart, type FaultStartMarks } from './analysis.js'
 import type { ChaosCluster, ChaosNode } from './cluster.js'
 import { sleep } from '../wait.js'
 import { waitConverged } from './convergence.js'
@@ -47,6 +50,8 @@ export interface InjectorContext {
 }
 
 export class FaultInjector {
+  /** What every flow had delivered when each fault began, by fault index (see analysis.ts eventWindow). */
+  readonly startMarks = new Map<number, FaultStartMarks>()
   private readonly ctx: InjectorContext
 
   constructor(ctx: InjectorContext) {
@@ -66,6 +71,7 @@ export class FaultInjector {
     const notes: string[] = []
     const target = this.pickTarget(kind, notes)
     const startMs = clock()
+    this.startMarks.set(index, markStart(this.ctx.traffic))
     const affected = target === null ? [] : this.ctx.traffic.clients.filter((c) => c.isConnected && c.server() === target.hostPort).map((c) => c.id)
     const label = kind === 'zk' ? 'zookeeper' : kind === 'add' ? '(new node)' : target?.label ?? '?'
     this.ctx.say(`fault #${index} ${kind} ${label}` + (affected.length > 0 ? `: clients on it ${affected.join(' ')}` : ''))

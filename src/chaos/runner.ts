@@ -115,6 +115,7 @@ export async function runChaos(options: ChaosOptions, say: Say, signal: AbortSig
       traffic: t, cluster: c, faults, requestedKinds: options.faults, anomalies, unexpectedExits: unexpectedExits.length,
       convergeBoundMs: options.convergeBoundMs, trafficEndMs,
       lag: { p99: Math.round(lag.percentile(99) / 1e6), max: Math.round(lag.max / 1e6) },
+      startMarks: injector.startMarks,
     })
     const buckets = Math.ceil(trafficEndMs / BUCKET_MS) + 1
     const isPassed = analysis.checks.every((x) => x.isPassed) && !signal.aborted

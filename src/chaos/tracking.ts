@@ -138,6 +138,23 @@ export class PublishLog {
     this.length++
   }
 
+  /** The first sequence number sent at or after `time` (ms since start), or -1 when none was. */
+  firstSeqFrom(time: number): number {
+    let lo = 0
+    let hi = this.length - 1
+    let found = -1
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.times[mid] >= time) {
+        found = mid
+        hi = mid - 1
+      } else {
+        lo = mid + 1
+      }
+    }
+    return found === -1 ? -1 : this.firstSeqs[found]
+  }
+
   /** The send time of `seq` (ms since start), or -1 when it was never logged. */
   timeOf(seq: number): number {
     let lo = 0

@@ -351,8 +351,10 @@ export class Requester {
   sent = 0
   answered = 0
   wrong = 0
-  /** Send time (ms since start) and kind of every failed request. */
-  readonly failures: Array<{ at: number; kind: RequestFailure }> = []
+  /** Send time (ms since start), when it failed, and kind of every failed request. */
+  readonly failures: Array<{ at: number; failedAt: number; kind: RequestFailure }> = []
+  /** Send times of the answered requests, in order (the analysis sees when a requester's traffic resumed). */
+  readonly answeredSentAt: number[] = []
   private isStopped = false
   private done: Promise<void> = Promise.resolve()
   private readonly ctx: WorkloadContext
@@ -389,6 +391,7 @@ export class Requester {
       this.client.delivered.add(this.ctx.clock())
       if (decoder.decode(reply.data) === `echo:${question}`) {
         this.answered++
+        if (this.answeredSentAt.length < 1_000_000) this.answeredSentAt.push(sentAt)
       } else {
         this.wrong++
         this.ctx.anomalies.add({ at: this.ctx.clock(), kind: 'wrong-reply', client: this.client.id,
@@ -397,7 +400,7 @@ export class Requester {
     } catch (err) {
       const code = err !== null && typeof err === 'object' && 'code' in err ? String(err.code) : ''
       const kind: RequestFailure = code === '503' ? 'no-responders' : code === 'TIMEOUT' ? 'timeout' : 'error'
-      if (this.failures.length < 100_000) this.failures.push({ at: sentAt, kind })
+      if (this.failures.length < 100_000) this.failures.push({ at: sentAt, failedAt: this.ctx.clock(), kind })
     }
   }
 }

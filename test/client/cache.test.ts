@@ -1,6 +1,6 @@
 // The node cache file: atomic writes, and a clear CacheError for every way a
 // file can be unusable. No ZooKeeper, no nodes: plain files in a temp folder.
-import { chmod, readFile, readdir, writeFile } from 'node:fs/promises'
+import { chmod, link, mkdir, readFile, readdir, unlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import t, { type Test } from 'tap'
 import { CacheWriter, parseCache, readCache, writeCache, type CacheContent } from '../../src/client/cache.js'
@@ -33,14 +33,23 @@ t.test('a written cache reads back the same, as one JSON line', async (t) => {
 t.test('a write goes through a temp file and a rename: no temp file is left, the old file stays whole until the rename', async (t) => {
   const dir = await tempDir(t)
   const file = path.join(dir, 'nodes.json')
-  await writeCache(file, content(['nats://127.0.0.1:1']))
-  // Many writes racing from "two processes": every read in between sees a whole file.
-  const writers = Array.from({ length: 40 }, (_, i) => writeCache(file, content([`nats://127.0.0.1:${1000 + i}`])))
-  const reads: Array<Promise<CacheContent>> = []
-  for (let i = 0; i < 40; i++) reads.push(readCache(file, 'prod'))
+  const first = content(['nats://127.0.0.1:1'])
+  await writeCache(file, first)
+  // A second name for the file as it is now. A rename gives `file` a new inode and
+  // leaves this one alone; a write in place (truncate, write) would change it too.
+  const before = path.join(dir, 'before-the-writes.json')
+  await link(file, before)
+  // Many writes racing from "two processes": every read in between must see a whole file one of them wrote.
+  const urls = Array.from({ length: 40 }, (_, i) => `nats://127.0.0.1:${1000 + i}`)
+  const writers = urls.map((url) => writeCache(file, content([url])))
+  const reads: Array<Promise<string>> = []
+  for (let i = 0; i < 40; i++) reads.push(readCache(file, 'prod').then((c) => c.urls.join(), (err: unknown) => `read failed: ${String(err)}`))
   await Promise.all(writers)
   const seen = await Promise.all(reads)
-  t.ok(seen.every((c) => c.urls.length === 1), 'every concurrent read parsed a complete file')
+  const whole = new Set(['nats://127.0.0.1:1', ...urls])
+  t.same(seen.filter((u) => !whole.has(u)), [], 'every concurrent read parsed a complete file that one of the writes produced')
+  t.same(JSON.parse(await readFile(before, 'utf8')), first, 'the file as it was before the writes is unchanged: they replaced the name, not the content')
+  await unlink(before)
   t.same(await readdir(dir), ['nodes.json'], 'no temp file is left behind')
 })
 
@@ -77,11 +86,34 @@ t.test('a cache of another cluster, or with no nodes, is not used', async (t) =>
   await expectCacheError(t, Promise.resolve().then(() => parseCache(JSON.stringify(content([])), 'f.json', 'prod')), 'empty', ['no nodes'])
 })
 
-t.test('an unreadable cache file says so', { skip: process.getuid?.() === 0 ? 'root reads any file' : false }, async (t) => {
-  const file = path.join(await tempDir(t), 'locked.json')
+t.test('an unreadable cache file says so', async (t) => {
+  const dir = await tempDir(t)
+  const file = path.join(dir, 'locked.json')
   await writeCache(file, content(['nats://h:1']))
   await chmod(file, 0o000)
-  await expectCacheError(t, readCache(file, 'prod'), 'unreadable', [file])
+  if (process.getuid?.() !== 0) {
+    await expectCacheError(t, readCache(file, 'prod'), 'unreadable', [file, 'permission denied'])
+    return
+  }
+  // Root reads any file whatever its mode, and CI runs as root: read it as
+  // nobody. seteuid changes the effective user of every thread (the file
+  // system calls run on libuv's pool), and root's real uid lets us switch back.
+  await chmod(dir, 0o755)
+  process.seteuid?.(65534)
+  const reading = readCache(file, 'prod')
+  try {
+    await reading.catch(() => undefined)
+  } finally {
+    process.seteuid?.(0)
+  }
+  t.equal(process.geteuid?.(), 0, 'back to root')
+  await expectCacheError(t, reading, 'unreadable', [file, 'permission denied'])
+})
+
+t.test('a cache path that is a folder is unreadable, not missing', async (t) => {
+  const folder = path.join(await tempDir(t), 'nodes.json')
+  await mkdir(folder)
+  await expectCacheError(t, readCache(folder, 'prod'), 'unreadable', [folder, 'cannot be read'])
 })
 
 t.test('CacheWriter keeps only the newest waiting list and reports a failed write instead of throwing', async (t) => {

@@ -90,6 +90,26 @@ t.test('PublishBuffer is a FIFO bounded in bytes', async (t) => {
   t.match(String(err), /buffer is full \(2 messages, 82 of 100 bytes/, 'the message says how full')
   t.equal(gate.bufferedCount, 2, 'a refused publish is not kept')
   t.equal(buffer.shift(), null, 'an empty buffer shifts null')
+
+  // The buffer itself: filled to its bound, emptied and refilled across its
+  // head index, entries come out in the order they went in.
+  const entry = (subject: string, bytes: number) => ({ subject, data: new Uint8Array(0), options: undefined, bytes })
+  const order: string[] = []
+  const drain = (n: number): void => {
+    for (let i = 0; i < n; i++) order.push(buffer.shift()?.subject ?? 'nothing')
+  }
+  for (const s of ['a', 'b', 'c', 'd']) buffer.push(entry(s, 25))
+  t.equal(buffer.bytes, 100, 'full: four 25-byte entries fill 100 bytes')
+  t.throws(() => buffer.push(entry('x', 1)), { code: CLIENT_ERROR_CODES.BUFFER_FULL }, 'one byte more does not fit')
+  drain(2)
+  buffer.push(entry('e', 25))
+  buffer.push(entry('f', 25))
+  t.equal(buffer.count, 4, 'room made by shifting is used again')
+  drain(1)
+  buffer.push(entry('g', 25))
+  drain(4)
+  t.same(order, ['a', 'b', 'c', 'd', 'e', 'f', 'g'], 'first in, first out')
+  t.same([buffer.count, buffer.bytes, buffer.shift()], [0, 0, null], 'empty again, nothing counted')
 })
 
 class FakeConnection {

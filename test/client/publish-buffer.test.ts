@@ -5,6 +5,7 @@
 import { connect as natsConnect, Events, type NatsConnection } from 'nats'
 import t from 'tap'
 import { CLIENT_ERROR_CODES, ClientError } from '../../src/client/index.js'
+import { NatsInternals } from '../../src/client/nats-internals.js'
 import { startZooKeeper } from '../helpers/zookeeper.js'
 import {
   NumberReceiver, closeQuietly, connectTo, interestBarrier, sleep, startNodes, uniqueSubject, until,
@@ -49,13 +50,17 @@ t.test('natsmesh/client keeps what is published while it reconnects and sends it
   const rx = new NumberReceiver(sub, subject)
   await sub.flush()
   let pub: NatsConnection | null = null
+  /** Publishes made while nats.js had no connection (its own flag, read at each publish). */
   let publishedBetween = 0
   const recorded = await connectClient(t, {
     servers: [a.url, b.url], noRandomize: true, ignoreClusterUpdates: true, maxReconnectAttempts: -1,
     onEvent: (e) => {
       if (e.type !== 'disconnected' || pub === null) return
-      for (let n = 2; n <= 500; n++) pub.publish(subject, String(n))
-      publishedBetween = 499
+      const internals = NatsInternals.fromConnection(pub)
+      for (let n = 2; n <= 500; n++) {
+        pub.publish(subject, String(n))
+        if (!internals.isConnected()) publishedBetween++
+      }
     },
   })
   pub = recorded.nc
@@ -94,7 +99,9 @@ t.test('a client whose node is SIGKILLed while it publishes: everything publishe
   await rx.waitFor(100)
   await pubNode.kill('SIGKILL')
   await until('the publisher failed over', () => pub.of('reconnected').length > 0, 15_000)
-  await sleep(50)
+  // Keep publishing on the new node for a while (counted in publishes, not in time).
+  const publishedAtReconnect = published
+  await until('100 more publishes after the failover', () => published >= publishedAtReconnect + 100, 10_000, 5)
   clearInterval(timer)
   await pub.nc.flush()
   await rx.waitFor(published)

@@ -3,14 +3,13 @@
 // RS+/RS-, weight changes and peers coming and going is checked against an
 // oracle written the obvious way: a cache that is not exact shows up as a
 // difference.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { ClusterInterest, PeerInterest, type InterestPeer } from '../../src/cluster/interest.js'
 import type { ClusterResult, Reader } from '../../src/server/cluster-seam.js'
 import type { PubArg } from '../../src/server/op-handler.js'
 import { SUBLIST_CACHE_MAX, SUBLIST_CACHE_SWEEP } from '../../src/server/sublist.js'
 import { seededRandom } from '../helpers/seeded-random.js'
 
-type Test = Parameters<Parameters<typeof t.test>[1]>[0]
 
 class FakePeer implements InterestPeer {
   readonly interest = new PeerInterest()

@@ -92,6 +92,35 @@ t.test('a queue group with members on all three nodes gets every message exactly
   for (const g of got) t.ok(g.every((n, k) => k === 0 || n > g[k - 1]), 'each member sees its share in order')
 })
 
+t.test('a queue group with one member on A, one on B and two on C gets about ¼, ¼ and ½ of what is published on A', async (t) => {
+  // docs/architecture.md "Queue-group weighting": A draws over 1 (its member) + 1 (B's RS+ weight) + 2 (C's).
+  // Six-standard-deviation bounds (√(n·p·(1−p))): a correct node misses one with probability ~2·10⁻⁹;
+  // weights ignored (⅓ each) puts A and B 10 deviations above their bound and C 12 below its own.
+  const N = 3_000
+  const subject = uniqueSubject('weights')
+  const pub = await connectTo(t, A)
+  const members = [A, B, C, C]
+  const conns = await Promise.all(members.map((n) => connectTo(t, n)))
+  const got = members.map(() => 0)
+  conns.forEach((nc, i) => nc.subscribe(subject, { queue: 'workers', callback: (_e, m) => { if (m.data.length > 0) got[i]++ } }))
+  // Interest of all four members at A, with C's weight at 2: its second RS+ follows the first on the same route.
+  for (const nc of conns) await interestBarrier(pub, nc)
+  for (let i = 1; i <= N; i++) pub.publish(subject, String(i))
+  await pub.flush()
+  await until(`${N} queue deliveries`, () => got.reduce((s, g) => s + g, 0) >= N, 20_000)
+  const bound = (p: number): [number, number] => {
+    const sd = Math.sqrt(N * p * (1 - p))
+    return [Math.ceil(N * p - 6 * sd), Math.floor(N * p + 6 * sd)]
+  }
+  const shares = { A: got[0], B: got[1], C: got[2] + got[3] }
+  t.comment(`queue split A/B/C: ${shares.A}/${shares.B}/${shares.C} of ${N}`)
+  t.equal(shares.A + shares.B + shares.C, N, 'each message went to one member')
+  for (const [name, p] of [['A', 1 / 4], ['B', 1 / 4], ['C', 1 / 2]] as const) {
+    const [low, high] = bound(p)
+    t.ok(shares[name] >= low && shares[name] <= high, `${name} got about ${p === 0.5 ? '½' : '¼'}: ${shares[name]} (bound ${low}–${high})`)
+  }
+})
+
 t.test('a request made on A is answered by a responder on C', async (t) => {
   const subject = uniqueSubject('svc')
   const requester = await connectTo(t, A)
@@ -119,10 +148,11 @@ t.test('wildcard subscriptions on other nodes get exactly the subjects they matc
   onC.subscribe(`${root}.>`, { callback: (_e, m) => { full.push(m.subject) } })
   await interestBarrier(pub, onB)
   await interestBarrier(pub, onC)
-  for (const s of ['a.x', 'b.x', 'a.y', 'a', 'a.b.x', 'end.x']) pub.publish(`${root}.${s}`)
+  for (const s of ['a.x', 'b.x', 'a.y', 'a', 'a.b.x']) pub.publish(`${root}.${s}`)
   pub.publish(root)
+  pub.publish(`${root}.end.x`)
   await pub.flush()
-  // end.x is last and matches both wildcards: once both have it, everything before it is in.
+  // end.x is last (after the bare root) and matches both wildcards: once both have it, everything before it is in.
   await until('both wildcards got the last subject', () => star.includes(`${root}.end.x`) && full.includes(`${root}.end.x`))
   t.same(star, ['a.x', 'b.x', 'end.x'].map((s) => `${root}.${s}`), '`*` matches exactly one token')
   t.same(full, ['a.x', 'b.x', 'a.y', 'a', 'a.b.x', 'end.x'].map((s) => `${root}.${s}`), '`>` matches one or more tokens, not the bare root')

@@ -84,3 +84,21 @@ t.test('an unknown key, a bad value and a bad combination are refused with exit 
   t.equal(notJson.code, 2)
   t.match(notJson.stderr, /is not valid JSON/)
 })
+
+t.test('--check masks the zk_auth password, from a config file and from a flag', async (t) => {
+  const secret = 's3cret-Pa55word'
+  const file = await configFile('secret.json', { ...PRODUCTION, zk_auth: `natsmesh:${secret}` })
+  const fromFile = await runCli(['server', '-c', file, '--check'])
+  t.equal(fromFile.code, 0, fromFile.stderr)
+  t.equal((JSON.parse(fromFile.stdout) as Record<string, unknown>).zk_auth, 'natsmesh:***', 'the user stays, the password is masked')
+  t.notMatch(fromFile.stdout + fromFile.stderr, secret, 'the password appears nowhere in the output')
+
+  const fromFlag = await runCli(['server', '-c', file, '--check', '--zk_auth', `other:${secret}-2`])
+  t.equal(fromFlag.code, 0, fromFlag.stderr)
+  t.equal((JSON.parse(fromFlag.stdout) as Record<string, unknown>).zk_auth, 'other:***', 'a password given as a flag is masked too')
+  t.notMatch(fromFlag.stdout + fromFlag.stderr, secret, 'and appears nowhere in the output')
+
+  const withColon = await runCli(['server', '-c', file, '--check', '--zk_auth', `me:${secret}:more`])
+  t.equal((JSON.parse(withColon.stdout) as Record<string, unknown>).zk_auth, 'me:***', 'a password containing a colon is masked whole')
+  t.notMatch(withColon.stdout + withColon.stderr, secret)
+})

@@ -1,14 +1,17 @@
 // `natsmesh node drain|stop` against a real ZooKeeper and real nodes: a drain
 // under traffic moves every client of the drained node to the others, loses
 // nothing for subscribers on other nodes, and takes the node out of ZooKeeper
-// before its client listener closes; stop by monitoring URL; and the errors
-// an operator meets. The subtests run in order on one cluster.
+// before its client listener closes (the drained node talks to ZooKeeper over
+// a link that delays its answers, so that order can be watched); stop by
+// monitoring URL; and the errors an operator meets. The subtests run in order
+// on one cluster.
 import { connect, type NatsConnection } from 'nats'
 import t, { type Test } from 'tap'
 import {
   NumberReceiver, NumberedPublisher, closeQuietly, connectTo, interestBarrier, publishUntil, sleep, uniqueSubject, until,
   waitForMesh,
 } from '../helpers/cluster.js'
+import { startDelayProxy } from '../helpers/delay-proxy.js'
 import { isAccepting } from '../helpers/free-port.js'
 import { runCli, startOpsNode } from '../helpers/ops.js'
 import { memberPath, startZooKeeper, zkSession, znodeExists } from '../helpers/zookeeper.js'
@@ -18,10 +21,24 @@ const CLUSTER = 'drain'
 const LAME_DUCK = ['--lame_duck_grace_period', '1s', '--lame_duck_duration', '2s']
 const MOVERS = 6
 
+/**
+ * During the first test's drain, c hears ZooKeeper's answers this much late.
+ * The drain deletes c's znode and waits (up to 2 s) for ZooKeeper to confirm
+ * before it closes the client listener; the delay keeps that moment open long
+ * enough to be seen from outside (znode gone, listener still accepting), where
+ * without it the two steps are a few milliseconds apart. Its sync pass takes
+ * one answer (exists) before the delete and a few more after it, so 500 ms
+ * puts the delete at ~0.5 s and the close at ~2 s. The link has no delay until
+ * just before the drain, so no earlier pass is still running when it starts.
+ */
+const ZK_ANSWER_DELAY_MS = 500
+
 const zk = await startZooKeeper()
 t.teardown(() => zk.stop())
+const zkLinkOfC = await startDelayProxy(zk.port, 0)
+t.teardown(() => zkLinkOfC.close())
 const [A, B, C] = await Promise.all(['a', 'b', 'c'].map((name) =>
-  startOpsNode(t, { name, cluster: CLUSTER, zk: zk.connectString, extraArgs: LAME_DUCK })))
+  startOpsNode(t, { name, cluster: CLUSTER, zk: name === 'c' ? zkLinkOfC.hostPort : zk.connectString, extraArgs: LAME_DUCK })))
 await waitForMesh([A, B, C])
 const zkFlags = ['--zk', zk.connectString, '--cluster_name', CLUSTER]
 
@@ -38,8 +55,9 @@ interface ListenerWatch {
 
 /**
  * Polls, in rounds: does C's znode exist, then does C's client port accept.
- * Since the node deletes its znode and only then closes the listener, the
- * first refusal must find the znode already gone.
+ * A round that finds the znode gone and then the port accepting proves the
+ * order (gone, then closed). The read right after the first refusal can only
+ * disprove it (the znode still there after the listener closed).
  */
 function watchZnodeAndListener(t: Test, path: string, port: number): ListenerWatch {
   const w: ListenerWatch = { done: Promise.resolve(), roundsGoneWhileAccepting: 0, listenerClosedRound: -1, znodeExistedAtClose: null }
@@ -86,6 +104,7 @@ t.test('node drain under traffic: every client of c moves to a or b, subscribers
   publisher.start(t, 5)
   await until('the stream reaches b', () => rxB.seen.length > 20)
 
+  zkLinkOfC.setDelay(ZK_ANSWER_DELAY_MS)
   const watch = watchZnodeAndListener(t, memberPath(CLUSTER, C.serverId), C.port)
   const drain = await runCli(['node', 'drain', 'c', ...zkFlags, '--wait', '--wait_timeout', '60s'], 90_000)
   t.equal(drain.code, 0, drain.stderr)
@@ -97,8 +116,9 @@ t.test('node drain under traffic: every client of c moves to a or b, subscribers
   await watch.done
 
   t.not(watch.listenerClosedRound, -1, 'c\'s client listener was seen closing')
+  t.ok(watch.roundsGoneWhileAccepting > 0,
+    `c's znode was seen gone while its listener still accepted (${watch.roundsGoneWhileAccepting} poll rounds): the znode went first`)
   t.equal(watch.znodeExistedAtClose, false, 'when c\'s listener first refused, its znode was already gone')
-  t.comment(`rounds with the znode gone while c still accepted: ${watch.roundsGoneWhileAccepting}`)
 
   await until('every client of c is connected to a or b', () =>
     movers.every((nc) => !nc.isClosed() && others.includes(nc.getServer())), 20_000)

@@ -41,10 +41,28 @@ t.test('a client that never answers PING is closed as stale', async (t) => {
 t.test('a client that answers PING stays connected', async (t) => {
   const node = await startNode({ pingIntervalMs: 100, maxPingsOut: 2 })
   t.teardown(() => node.shutdown())
+  // A raw client that answers each PING, so the test sees the PINGs it answers.
+  const raw = await RawClient.connect(node.port)
+  t.teardown(() => raw.close())
+  await raw.waitFor((s) => s.includes('\r\n'))
+  raw.send(QUIET)
+  let answered = 0
+  const answer = (): void => {
+    const pings = raw.text().split('PING\r\n').length - 1
+    for (; answered < pings; answered++) raw.send('PONG\r\n')
+  }
+  raw.socket.on('data', answer)
   const nc = await connect({ servers: `127.0.0.1:${node.port}`, reconnect: false })
   t.teardown(() => nc.close())
-  await sleep(600)
-  t.notOk(nc.isClosed(), 'still open after several ping intervals')
+  // Well past max_pings_out: a server that did not count the PONGs would have closed both by now.
+  const wanted = 5
+  await raw.waitFor(() => answered >= wanted || raw.closed(), 10_000)
+  t.ok(answered >= wanted, `the node sent PINGs and the client answered ${answered} of them`)
+  t.notOk(raw.closed(), 'the raw client that answered is still connected')
+  t.notMatch(raw.text(), /-ERR/, 'and was never told it is stale')
+  raw.send('PING\r\n')
+  t.match(await raw.waitFor((s) => s.includes('PONG\r\n')), /PONG\r\n/, 'it still gets a PONG')
+  t.notOk(nc.isClosed(), 'nats.js, which answers PINGs itself, is still open after the same intervals')
   await nc.flush()
 })
 
@@ -59,7 +77,8 @@ t.test('a subscriber that stops reading is cut off as a slow consumer; the other
   const slow = await RawClient.connect(node.port)
   t.teardown(() => slow.close())
   slow.send(QUIET + 'SUB flood 1\r\nPING\r\n')
-  await sleep(100)
+  // The PONG says the SUB is in; then it stops reading.
+  await slow.waitFor((text) => text.includes('PONG\r\n'))
   slow.socket.pause()
   const good = await connect({ servers: `127.0.0.1:${node.port}`, reconnect: false })
   const pub = await connect({ servers: `127.0.0.1:${node.port}`, reconnect: false })
@@ -118,7 +137,7 @@ t.test('a subscriber whose socket makes no progress for write_deadline is cut of
   const stuck = await RawClient.connect(node.port)
   t.teardown(() => stuck.close())
   stuck.send(QUIET + 'SUB stuck 1\r\nPING\r\n')
-  await sleep(100)
+  await stuck.waitFor((text) => text.includes('PONG\r\n'))
   stuck.socket.pause()
   const pub = await connect({ servers: `127.0.0.1:${node.port}`, reconnect: false })
   t.teardown(() => pub.close())

@@ -9,6 +9,7 @@ import { sleep } from '../../src/wait.js'
 import { freePort, isAccepting } from '../helpers/free-port.js'
 import { startNatsServer } from '../helpers/nats-server.js'
 import { startNode } from '../helpers/natsmesh.js'
+import { FakeRoute, startMeshNode, until } from '../helpers/cluster.js'
 import { SILENT_LOGGER } from '../../src/server/logger.js'
 import { NO_MONITOR_HOOKS, type MonitorHooks, type RouteRow } from '../../src/server/cluster-seam.js'
 import type { RouteInfo } from '../../src/server/monitor-rows.js'
@@ -293,7 +294,7 @@ t.test('status codes match nats-server for bad queries and unknown paths', async
   t.equal(sort.text, 'invalid sorting option: bogus\n', 'the same message as nats-server')
 })
 
-t.test('a route row has nats-server\'s RouteInfo field names, and its varz cluster has name, addr, cluster_port, urls', async (t) => {
+t.test('a natsmesh route row has nats-server\'s RouteInfo fields with their JSON types, and its varz cluster has name, addr, cluster_port, urls, as nats-server\'s do', async (t) => {
   const [c1, c2] = [await freePort(), await freePort()]
   const a = await natsServerMonitor(t, ['--cluster', `nats://127.0.0.1:${c1}`, '--cluster_name', 'mon', '--routes', `nats://127.0.0.1:${c2}`])
   await natsServerMonitor(t, ['--cluster', `nats://127.0.0.1:${c2}`, '--cluster_name', 'mon', '--routes', `nats://127.0.0.1:${c1}`])
@@ -306,6 +307,20 @@ t.test('a route row has nats-server\'s RouteInfo field names, and its varz clust
   for (const f of ROUTE_FIELDS) t.ok(f in routes[0], `nats-server's route has ${f}`)
   const cluster = asRecord((await getJson(`${a.url}/varz`)).cluster)
   for (const f of ['name', 'addr', 'cluster_port', 'urls']) t.ok(f in cluster, `nats-server's varz cluster has ${f}`)
+
+  // natsmesh's own row: a clustered node with one route (a fake peer speaking the route protocol).
+  const monitorPort = await freePort()
+  const mesh = await startMeshNode(t, { label: 'M', extraArgs: ['-m', String(monitorPort)] })
+  const peer = await FakeRoute.connect(t, mesh.routePort)
+  const meshUrl = `http://127.0.0.1:${monitorPort}`
+  let ours: Record<string, unknown>[] = []
+  await until('natsmesh lists the route in /routez', async () => {
+    ours = asList((await getJson(`${meshUrl}/routez?subs=1`)).routes)
+    return ours.length === 1
+  })
+  t.equal(ours[0].remote_id, peer.serverId, 'natsmesh\'s row is the route to the peer')
+  sameFields(t, 'routez route', ROUTE_FIELDS, ours[0], routes[0])
+  sameFields(t, 'varz cluster', ['name', 'addr', 'cluster_port', 'urls'], asRecord((await getJson(`${meshUrl}/varz`)).cluster), cluster)
 })
 
 // ---- /varz ------------------------------------------------------------------------
@@ -388,8 +403,8 @@ t.test('/connz pages, sorts, filters by cid and lists subscriptions', async (t) 
 
   const [cInfo] = asList((await getJson(`${url}/connz?cid=${String(cidOf('c'))}&subs=detail`)).connections)
   t.match(cInfo, { in_msgs: 0, out_msgs: 3 })
-  // nats-server counts payload bytes (9); Connection counts the MSG lines too.
-  t.ok(Number(cInfo.out_bytes) >= 9, 'out_bytes counts at least the payloads')
+  // As nats-server: payload bytes only (three 'xyz'), not the MSG lines around them.
+  t.equal(cInfo.out_bytes, 9, 'out_bytes counts the payloads')
   t.notOk('subscriptions_list' in cInfo, 'detail replaces the plain list')
   const detail = asList(cInfo.subscriptions_list_detail).sort((x, y) => String(x.subject).localeCompare(String(y.subject)))
   t.match(detail, [{ subject: 'y', cid: cidOf('c') }, { subject: 'z', qgroup: 'workers', cid: cidOf('c') }])
