@@ -123,6 +123,10 @@ export class Route implements OpHandler, RouteTarget {
 
   // ---- endpoint events (EndpointOwner) --------------------------------------------
 
+  pingReceived(): void {
+    // A route PING is answered with PONG alone.
+  }
+
   socketDrained(): void {
     this.resumeStalled()
   }

@@ -23,6 +23,9 @@ export interface ClientHost {
   readonly options: ServerOptions
   readonly logger: Logger
   readonly endpoints: EndpointContext
+  /** Changes whenever the client INFO changes; a client told an older one gets the new INFO with its first PONG. */
+  readonly infoGeneration: number
+  sendInfo(conn: Connection): void
   /** The connection is gone; forget it. */
   connectionClosed(conn: Connection): void
   slowConsumer(conn: Connection): void
@@ -52,6 +55,9 @@ export class Connection implements OpHandler, Subscriber {
   readonly subs = new Map<string, Subscription>()
   readonly stats: LinkStats
   opts = new ClientOptions()
+  /** The INFO generation this client was last sent (see ClientHost.infoGeneration). */
+  infoGenerationSeen: number
+  private isFirstPongSent = false
   private readonly host: ClientHost
   private readonly core: DeliveryCore
   private readonly logger: Logger
@@ -63,6 +69,7 @@ export class Connection implements OpHandler, Subscriber {
     this.core = host.core
     this.logger = host.logger
     this.cid = cid
+    this.infoGenerationSeen = host.infoGeneration
     this.endpoint = new Endpoint(host.endpoints, io, this, settings, info)
     this.stats = this.endpoint.stats
   }
@@ -94,6 +101,17 @@ export class Connection implements OpHandler, Subscriber {
 
   socketDrained(): void {
     // Nothing waits on a client's socket draining.
+  }
+
+  /**
+   * Before the PONG to the client's first PING: if the INFO changed since
+   * this client was sent one (it connected before a cluster change and had
+   * not CONNECTed yet), it gets the current INFO first (nats-server processPing).
+   */
+  pingReceived(): void {
+    if (this.isFirstPongSent) return
+    this.isFirstPongSent = true
+    if (this.opts.protocol >= 1 && this.infoGenerationSeen !== this.host.infoGeneration) this.host.sendInfo(this)
   }
 
   slowConsumer(): void {

@@ -53,6 +53,8 @@ export interface EndpointSettings {
 export interface EndpointOwner extends OpHandler {
   /** `cid:5 127.0.0.1:50312 "name"` or `rid:2 peer`, for log lines. */
   describe(): string
+  /** The peer sent PING; the PONG follows this call (a client may be owed a fresh INFO first). */
+  pingReceived(): void
   /** Everything queued was taken by the kernel. */
   socketDrained(): void
   /** Counted when this endpoint is closed as a slow consumer. */
@@ -196,6 +198,7 @@ export class Endpoint implements Flushable, ChunkSink, LinkHandler {
 
   processPing(): void {
     if (this.logger.isTrace) this.logger.trace(`${this.owner.describe()} - <<- [PING]`)
+    this.owner.pingReceived()
     this.sendProto(PONG)
   }
 

@@ -57,6 +57,8 @@ export class Server implements ClientHost, MeshHost {
   state: ServerState = 'new'
   /** Fields a cluster adds to every client's INFO (connect_urls, cluster). */
   private infoExtras: Record<string, unknown> = {}
+  /** Bumped whenever the INFO clients are sent changes after they connected (connect_urls, ldm). */
+  infoGeneration = 0
   private readonly listener: net.Server
   /** HTTP monitoring; listens only when options.httpPort > 0. */
   private readonly monitor: Monitor
@@ -226,9 +228,16 @@ export class Server implements ClientHost, MeshHost {
   /** Sets cluster INFO fields and sends the fresh INFO to every client that takes async INFO. */
   updateInfo(extras: Record<string, unknown>): void {
     this.infoExtras = extras
+    this.infoGeneration++
     for (const conn of this.connections.values()) {
-      if (conn.opts.protocol >= 1) conn.sendProto(this.infoFor(conn.cid, conn.remoteAddress))
+      if (conn.opts.protocol >= 1) this.sendInfo(conn)
     }
+  }
+
+  /** The current INFO to one client; it has then seen this generation. */
+  sendInfo(conn: Connection): void {
+    conn.infoGenerationSeen = this.infoGeneration
+    conn.sendProto(this.infoFor(conn.cid, conn.remoteAddress))
   }
 
   private readonly onConnection = (accepted: net.Socket): void => {
