@@ -18,14 +18,18 @@ t.test('a node that joins gets all 10,000 subscriptions of an existing node', as
   const A = await startMeshNode(t, { label: 'A', zk: zk.connectString })
   const subConn = await connectTo(t, A)
   const root = uniqueSubject('sync')
-  const received = new Uint8Array(SUBSCRIPTIONS)
+  // The test republishes what has not arrived yet (a publish that got ahead
+  // of its RS+ is dropped), so a slow machine can deliver one subject more
+  // than once; a duplicate is a subject that arrived more often than it was published.
+  const received = new Uint32Array(SUBSCRIPTIONS)
+  const published = new Uint32Array(SUBSCRIPTIONS)
   let receivedCount = 0
   let duplicates = 0
   for (let i = 0; i < SUBSCRIPTIONS; i++) {
     subConn.subscribe(`${root}.${i}`, {
       callback: () => {
-        if (received[i] === 1) duplicates++
-        else { received[i] = 1; receivedCount++ }
+        if (received[i]++ === 0) receivedCount++
+        if (received[i] > published[i]) duplicates++
       },
     })
   }
@@ -35,24 +39,28 @@ t.test('a node that joins gets all 10,000 subscriptions of an existing node', as
   const B = await startMeshNode(t, { label: 'B', zk: zk.connectString })
   const upMs = Date.now() - spawnedAt
   const pubConn = await connectTo(t, B)
+  const publish = (i: number): void => {
+    published[i]++
+    pubConn.publish(`${root}.${i}`)
+  }
   // One subject first: until a message on it gets through, B has no route yet.
   for (let i = 0; i < 400 && received[0] === 0; i++) {
-    pubConn.publish(`${root}.0`)
+    publish(0)
     await pubConn.flush()
     await sleep(25)
   }
-  t.equal(received[0], 1, 'a publish on B reached a subscriber on A')
+  t.ok(received[0] >= 1, 'a publish on B reached a subscriber on A')
   const firstMs = Date.now() - spawnedAt
   // Then every subject still missing, in rounds: a publish that got ahead of its RS+ is dropped (at-most-once).
   let rounds = 0
   for (; rounds < 50 && receivedCount < SUBSCRIPTIONS; rounds++) {
-    for (let i = 0; i < SUBSCRIPTIONS; i++) if (received[i] === 0) pubConn.publish(`${root}.${i}`)
+    for (let i = 0; i < SUBSCRIPTIONS; i++) if (received[i] === 0) publish(i)
     await pubConn.flush()
     await until('this round is delivered', () => receivedCount === SUBSCRIPTIONS, 500).catch(() => undefined)
   }
   const allMs = Date.now() - spawnedAt
   t.equal(receivedCount, SUBSCRIPTIONS, `a publish on B reached all ${SUBSCRIPTIONS} subjects subscribed on A`)
-  t.equal(duplicates, 0, 'and none of them twice')
+  t.equal(duplicates, 0, 'and none of them more often than it was published')
   t.comment(`interest sync, ${SUBSCRIPTIONS} subscriptions: B's client port up ${upMs} ms after spawn; first subject through ` +
     `${firstMs} ms after spawn; all ${SUBSCRIPTIONS} reached ${allMs} ms after spawn (${rounds} publish round(s) after the first)`)
   t.equal(B.liveRoutes(), 1, 'B has one route')
