@@ -82,38 +82,36 @@ export class DiscoveryError extends NatsmeshError {
   }
 }
 
-type Listener<A extends unknown[]> = (...args: A) => void
-type ListenerLists<Events> = { [E in keyof Events]: Array<Listener<Events[E] & unknown[]>> }
+type Listener<A extends unknown[]> = (...args: A) => unknown
+type ListenerLists<Events extends { [E in keyof Events]: unknown[] }> = { [E in keyof Events]: Array<Listener<Events[E]>> }
 
 /**
- * A tiny typed emitter. Unlike node:events, a throwing listener does not throw
- * into the emitter (here: a ZooKeeper callback) and does not starve the other
- * listeners: the error goes to onListenerError, which implementations log.
+ * A tiny typed emitter to extend. Unlike node:events, a throwing listener does
+ * not throw into the emitter (here: a ZooKeeper callback) and does not starve
+ * the other listeners: the error goes to listenerFailed, which subclasses log.
  */
-export class TypedEmitter<Events extends { [E in keyof Events]: unknown[] }> {
-  private readonly listeners: Partial<ListenerLists<Events>>
-  private readonly onListenerError: (err: unknown, event: keyof Events) => void
+export abstract class TypedEmitter<Events extends { [E in keyof Events]: unknown[] }> {
+  private readonly listeners: Partial<ListenerLists<Events>> = {}
 
-  constructor(onListenerError: (err: unknown, event: keyof Events) => void) {
-    this.listeners = {}
-    this.onListenerError = onListenerError
-  }
-
-  on<E extends keyof Events>(event: E, listener: Listener<Events[E] & unknown[]>): this {
+  on<E extends keyof Events>(event: E, listener: Listener<Events[E]>): this {
     const list = this.listeners[event]
     if (list === undefined) this.listeners[event] = [listener]
     else list.push(listener)
     return this
   }
 
-  off<E extends keyof Events>(event: E, listener: Listener<Events[E] & unknown[]>): this {
+  off<E extends keyof Events>(event: E, listener: Listener<Events[E]>): this {
     const list = this.listeners[event]
     const i = list === undefined ? -1 : list.lastIndexOf(listener)
     if (list !== undefined && i !== -1) list.splice(i, 1)
     return this
   }
 
-  emit<E extends keyof Events>(event: E, ...args: Events[E] & unknown[]): void {
+  listenerCount(event: keyof Events): number {
+    return this.listeners[event]?.length ?? 0
+  }
+
+  protected emit<E extends keyof Events>(event: E, ...args: Events[E]): void {
     const list = this.listeners[event]
     if (list === undefined) return
     // A copy: a listener may call off() while we iterate.
@@ -121,14 +119,13 @@ export class TypedEmitter<Events extends { [E in keyof Events]: unknown[] }> {
       try {
         listener(...args)
       } catch (err) {
-        this.onListenerError(err, event)
+        this.listenerFailed(err, event)
       }
     }
   }
 
-  listenerCount(event: keyof Events): number {
-    return this.listeners[event]?.length ?? 0
-  }
+  /** A listener threw; the others still ran. */
+  protected abstract listenerFailed(err: unknown, event: keyof Events): void
 }
 
 /** The order of members(): by id, then routeUrl (static seeds all have id ''). */

@@ -63,11 +63,10 @@ function seed(routeUrl: string): MemberInfo {
   return { id: UNKNOWN_MEMBER_ID, name: '', version: '', clientUrl: '', routeUrl, monitorUrl: null, startTime: '' }
 }
 
-export class StaticDiscovery implements Discovery {
+export class StaticDiscovery extends TypedEmitter<DiscoveryEvents> implements Discovery {
   private readonly self: MemberInfo | null
   private readonly seeds: readonly MemberInfo[]
   private readonly logger: DiscoveryLogger
-  private readonly emitter: TypedEmitter<DiscoveryEvents>
   private currentState: DiscoveryState = 'static'
   private current: readonly MemberInfo[] = freezeMembers([])
   private isStarted = false
@@ -75,14 +74,12 @@ export class StaticDiscovery implements Discovery {
 
   /** Throws DiscoveryError on a bad route URL or self. */
   constructor(options: StaticDiscoveryOptions) {
+    super()
     this.self = options.self === null ? null : validateSelf(options.self)
     const selfRoute = this.self === null ? null : this.self.routeUrl
     this.seeds = parseRouteUrls(options.routes).filter((url) => url !== selfRoute).map(seed)
     this.logger = options.logger ?? SILENT_LOGGER
     this.isRegistered = this.self !== null
-    this.emitter = new TypedEmitter<DiscoveryEvents>((err, event) => {
-      this.logger.warn(`static discovery: a '${String(event)}' listener threw: ${err instanceof Error ? err.message : String(err)}`)
-    })
   }
 
   get state(): DiscoveryState {
@@ -93,14 +90,8 @@ export class StaticDiscovery implements Discovery {
     return this.current
   }
 
-  on<E extends keyof DiscoveryEvents>(event: E, listener: (...args: DiscoveryEvents[E]) => void): this {
-    this.emitter.on(event, listener)
-    return this
-  }
-
-  off<E extends keyof DiscoveryEvents>(event: E, listener: (...args: DiscoveryEvents[E]) => void): this {
-    this.emitter.off(event, listener)
-    return this
+  protected listenerFailed(err: unknown, event: keyof DiscoveryEvents): void {
+    this.logger.warn(`static discovery: a '${String(event)}' listener threw: ${err instanceof Error ? err.message : String(err)}`)
   }
 
   start(): Promise<void> {
@@ -126,7 +117,7 @@ export class StaticDiscovery implements Discovery {
     if (this.currentState === 'closed') return Promise.resolve()
     this.current = freezeMembers([])
     this.currentState = 'closed'
-    this.emitter.emit('state', 'closed', 'closed by the caller')
+    this.emit('state', 'closed', 'closed by the caller')
     return Promise.resolve()
   }
 
@@ -135,6 +126,6 @@ export class StaticDiscovery implements Discovery {
     const next = freezeMembers(this.isRegistered && this.self !== null ? [this.self, ...this.seeds] : this.seeds)
     if (sameMembers(next, this.current)) return
     this.current = next
-    this.emitter.emit('members', next)
+    this.emit('members', next)
   }
 }

@@ -64,7 +64,7 @@ export interface MembershipRegistryOptions {
   logPrefix: string
 }
 
-export class MembershipRegistry {
+export class MembershipRegistry extends TypedEmitter<RegistryEvents> {
   private readonly session: SessionHandle
   private readonly self: MemberInfo | null
   private readonly selfData: Buffer | null
@@ -76,7 +76,6 @@ export class MembershipRegistry {
   private readonly clusterAcl: ACL[]
   private readonly nodesPath: string
   private readonly selfPath: string | null
-  private readonly emitter: TypedEmitter<RegistryEvents>
   // Watchers keep one identity each: the library skips a watcher it already holds.
   private readonly childWatcher: (event: Event) => void
   private readonly selfWatcher: (event: Event) => void
@@ -102,6 +101,7 @@ export class MembershipRegistry {
   private lastWarning: string
 
   constructor(options: MembershipRegistryOptions) {
+    super()
     this.session = options.session
     this.self = options.self
     this.selfData = this.self === null ? null : Buffer.from(stringify(pickMember(this.self)))
@@ -125,9 +125,6 @@ export class MembershipRegistry {
     parents.push({ path: clusterPath, acl: this.clusterAcl }, { path: this.nodesPath, acl: this.clusterAcl })
     this.parents = parents
 
-    this.emitter = new TypedEmitter<RegistryEvents>((err, event) => {
-      this.logger.warn(`${this.logPrefix}a '${String(event)}' listener threw: ${errorText(err)}`)
-    })
     this.childWatcher = (event) => {
       this.logger.debug(`${this.logPrefix}watch: ${event.getName()} ${event.getPath()}`)
       void this.requestSync()
@@ -168,17 +165,11 @@ export class MembershipRegistry {
     return this.current
   }
 
-  on<E extends keyof RegistryEvents>(event: E, listener: (...args: RegistryEvents[E]) => void): this {
-    this.emitter.on(event, listener)
-    return this
-  }
-
-  off<E extends keyof RegistryEvents>(event: E, listener: (...args: RegistryEvents[E]) => void): this {
-    this.emitter.off(event, listener)
-    return this
-  }
-
   /** Lists self at once (serving alone until ZooKeeper answers); passes follow the session's 'connected'. */
+  protected listenerFailed(err: unknown, event: keyof RegistryEvents): void {
+    this.logger.warn(`${this.logPrefix}a '${String(event)}' listener threw: ${errorText(err)}`)
+  }
+
   start(): void {
     this.updateMembers()
   }
@@ -259,7 +250,7 @@ export class MembershipRegistry {
       if (this.isRegistered && !this.hasCheckedAcl) await this.checkAcl(client)
       this.retryDelayMs = RETRY_MIN_MS
       this.lastWarning = ''
-      this.emitter.emit('synced')
+      this.emit('synced')
     } catch (err) {
       if (generation === this.session.generation) this.onSyncError(err)
     }
@@ -273,7 +264,7 @@ export class MembershipRegistry {
       ? `ZooKeeper refused access to ${this.nodesPath} (NO_AUTH): check the cluster's auth`
       : `ZooKeeper operation failed: ${errorText(err)}`
     if (code === Exception.NO_AUTH) {
-      this.emitter.emit('refused', new DiscoveryError(message, { cause: err }))
+      this.emit('refused', new DiscoveryError(message, { cause: err }))
       if (this.isClosed) return
     }
     if (message !== this.lastWarning) this.logger.warn(`${this.logPrefix}${message}; retrying with backoff`)
@@ -403,7 +394,7 @@ export class MembershipRegistry {
     const left = [...before].filter((id) => !after.has(id)).map((id) => `-${id}`)
     this.current = next
     this.logger.info(`${this.logPrefix}${next.length} members (${[...joined, ...left].join(' ') || 'data changed'})`)
-    this.emitter.emit('members', next)
+    this.emit('members', next)
   }
 }
 

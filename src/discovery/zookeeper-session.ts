@@ -74,14 +74,13 @@ export interface ZooKeeperSessionOptions {
   logPrefix?: string
 }
 
-export class ZooKeeperSession implements SessionHandle {
+export class ZooKeeperSession extends TypedEmitter<SessionEvents> implements SessionHandle {
   private readonly hosts: string
   private readonly requestedTimeoutMs: number
   private readonly credentials: Buffer | null
   private readonly clientFactory: ZooKeeperClientFactory
   private readonly logger: DiscoveryLogger
   private readonly logPrefix: string
-  private readonly emitter: TypedEmitter<SessionEvents>
   private currentState: SessionState
   private currentClient: Client | null
   private currentGeneration: number
@@ -97,15 +96,13 @@ export class ZooKeeperSession implements SessionHandle {
   private closePromise: Promise<void> | null
 
   constructor(options: ZooKeeperSessionOptions) {
+    super()
     this.hosts = options.hosts
     this.requestedTimeoutMs = options.sessionTimeoutMs
     this.credentials = options.credentials
     this.clientFactory = options.clientFactory ?? createClient
     this.logger = options.logger ?? SILENT_LOGGER
     this.logPrefix = options.logPrefix ?? 'zookeeper session: '
-    this.emitter = new TypedEmitter<SessionEvents>((err, event) => {
-      this.logger.warn(`${this.logPrefix}a session '${String(event)}' listener threw: ${errorText(err)}`)
-    })
     this.currentState = 'disconnected'
     this.currentClient = null
     this.currentGeneration = 0
@@ -141,17 +138,11 @@ export class ZooKeeperSession implements SessionHandle {
     return this.currentClient === null ? this.requestedTimeoutMs : this.currentClient.getSessionTimeout()
   }
 
-  on<E extends keyof SessionEvents>(event: E, listener: (...args: SessionEvents[E]) => void): this {
-    this.emitter.on(event, listener)
-    return this
-  }
-
-  off<E extends keyof SessionEvents>(event: E, listener: (...args: SessionEvents[E]) => void): this {
-    this.emitter.off(event, listener)
-    return this
-  }
-
   /** Connects the first client; later calls, and calls after close(), do nothing. */
+  protected listenerFailed(err: unknown, event: keyof SessionEvents): void {
+    this.logger.warn(`${this.logPrefix}a session '${String(event)}' listener threw: ${errorText(err)}`)
+  }
+
   start(): void {
     if (this.isClosed || this.currentClient !== null) return
     this.connectClient()
@@ -185,7 +176,7 @@ export class ZooKeeperSession implements SessionHandle {
     })
     this.armNoSessionTimer(this.requestedTimeoutMs)
     client.connect()
-    this.emitter.emit('client', generation)
+    this.emit('client', generation)
   }
 
   private onClientState(state: State): void {
@@ -304,6 +295,6 @@ export class ZooKeeperSession implements SessionHandle {
 
   private setState(state: SessionState, detail: string): void {
     this.currentState = state
-    this.emitter.emit('state', state, detail)
+    this.emit('state', state, detail)
   }
 }

@@ -49,12 +49,11 @@ function positiveInteger(name: string, value: number, min: number, max: number):
   return value
 }
 
-export class ZooKeeperDiscovery implements Discovery {
+export class ZooKeeperDiscovery extends TypedEmitter<DiscoveryEvents> implements Discovery {
   private readonly hosts: string
   private readonly startTimeoutMs: number
   private readonly logger: DiscoveryLogger
   private readonly logPrefix: string
-  private readonly emitter: TypedEmitter<DiscoveryEvents>
   private readonly session: ZooKeeperSession
   private readonly registry: MembershipRegistry
   private currentState: DiscoveryState
@@ -66,6 +65,7 @@ export class ZooKeeperDiscovery implements Discovery {
 
   /** Throws DiscoveryError on bad options (validated once, here). */
   constructor(options: ZooKeeperDiscoveryOptions) {
+    super()
     const { hosts, chroot } = parseConnectString(options.connectString)
     if (!CLUSTER_NAME.test(options.cluster)) throw new DiscoveryError(`cluster: bad name '${options.cluster}'`)
     const self = options.self === null ? null : validateSelf(options.self)
@@ -79,9 +79,6 @@ export class ZooKeeperDiscovery implements Discovery {
     this.hosts = hosts
     this.logger = options.logger ?? SILENT_LOGGER
     this.logPrefix = `zookeeper discovery [${options.cluster}]: `
-    this.emitter = new TypedEmitter<DiscoveryEvents>((err, event) => {
-      this.logger.warn(`${this.logPrefix}a '${String(event)}' listener threw: ${errorText(err)}`)
-    })
     this.currentState = 'disconnected'
     this.isClosed = false
     this.startTimer = null
@@ -107,7 +104,7 @@ export class ZooKeeperDiscovery implements Discovery {
       logger: this.logger,
       logPrefix: this.logPrefix,
     })
-    this.registry.on('members', (members) => this.emitter.emit('members', members))
+    this.registry.on('members', (members) => this.emit('members', members))
     this.registry.on('synced', () => this.settleStart?.(null))
     this.registry.on('refused', (error) => this.onRefused(error))
   }
@@ -120,14 +117,8 @@ export class ZooKeeperDiscovery implements Discovery {
     return this.registry.members()
   }
 
-  on<E extends keyof DiscoveryEvents>(event: E, listener: (...args: DiscoveryEvents[E]) => void): this {
-    this.emitter.on(event, listener)
-    return this
-  }
-
-  off<E extends keyof DiscoveryEvents>(event: E, listener: (...args: DiscoveryEvents[E]) => void): this {
-    this.emitter.off(event, listener)
-    return this
+  protected listenerFailed(err: unknown, event: keyof DiscoveryEvents): void {
+    this.logger.warn(`${this.logPrefix}a '${String(event)}' listener threw: ${errorText(err)}`)
   }
 
   start(): Promise<void> {
@@ -208,7 +199,7 @@ export class ZooKeeperDiscovery implements Discovery {
   private setState(state: DiscoveryState, detail: string): void {
     if (this.currentState === state) return
     this.currentState = state
-    this.emitter.emit('state', state, detail)
+    this.emit('state', state, detail)
   }
 }
 

@@ -19,30 +19,23 @@ const zk = await startZooKeeper()
 t.teardown(() => zk.stop())
 
 /** What the registry sees of ZooKeeperSession, driven by the test over real clients. */
-class ManualSession implements SessionHandle {
+class ManualSession extends TypedEmitter<SessionEvents> implements SessionHandle {
   state: SessionState = 'disconnected'
   client: Client | null = null
   generation = 0
+
   // A listener that throws is a registry bug: let it fail the test.
-  private readonly emitter = new TypedEmitter<SessionEvents>((err) => { throw err })
-
-  on<E extends keyof SessionEvents>(event: E, listener: (...args: SessionEvents[E]) => void): this {
-    this.emitter.on(event, listener)
-    return this
-  }
-
-  off<E extends keyof SessionEvents>(event: E, listener: (...args: SessionEvents[E]) => void): this {
-    this.emitter.off(event, listener)
-    return this
+  protected listenerFailed(err: unknown): void {
+    throw err
   }
 
   /** A new client with a live session, announced as ZooKeeperSession does: 'client', then 'connected'. */
   use(client: Client): void {
     this.generation++
     this.client = client
-    this.emitter.emit('client', this.generation)
+    this.emit('client', this.generation)
     this.state = 'connected'
-    this.emitter.emit('state', 'connected', 'a session handed over by the test')
+    this.emit('state', 'connected', 'a session handed over by the test')
   }
 }
 
