@@ -121,7 +121,8 @@ export function routeInfo(r: RouteRow, now: number, subs: SubsOption): RouteInfo
     out_bytes: r.outBytes,
     subscriptions: r.subscriptions,
   }
-  if (subs === 'detail') {
+  // omitempty in nats-server's RouteInfo: no list when the peer has no interest.
+  if (subs === 'detail' && r.interest.length > 0) {
     info.subscriptions_list_detail = r.interest.map((sub) => ({
       subject: sub.subject,
       ...(sub.queue === null ? {} : { qgroup: sub.queue }),
@@ -129,7 +130,7 @@ export function routeInfo(r: RouteRow, now: number, subs: SubsOption): RouteInfo
       msgs: 0,
       cid: r.rid,
     }))
-  } else if (subs === 'list') {
+  } else if (subs === 'list' && r.interest.length > 0) {
     info.subscriptions_list = r.interest.map((sub) => sub.subject)
   }
   return info
@@ -204,7 +205,8 @@ function connInfo(c: Connection, now: number, subs: SubsOption): Record<string, 
   if (c.opts.name !== '') info.name = c.opts.name
   if (c.opts.lang !== '') info.lang = c.opts.lang
   if (c.opts.version !== '') info.version = c.opts.version
-  if (subs === 'list') info.subscriptions_list = [...c.subs.values()].map((sub) => sub.subject)
-  else if (subs === 'detail') info.subscriptions_list_detail = [...c.subs.values()].map((sub) => subDetail(sub, null))
+  // omitempty in nats-server's ConnInfo: no list for a client without subscriptions.
+  if (c.subs.size > 0 && subs === 'list') info.subscriptions_list = [...c.subs.values()].map((sub) => sub.subject)
+  else if (c.subs.size > 0 && subs === 'detail') info.subscriptions_list_detail = [...c.subs.values()].map((sub) => subDetail(sub, null))
   return info
 }

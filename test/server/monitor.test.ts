@@ -297,12 +297,16 @@ t.test('status codes match nats-server for bad queries and unknown paths', async
 t.test('a natsmesh route row has nats-server\'s RouteInfo fields with their JSON types, and its varz cluster has name, addr, cluster_port, urls, as nats-server\'s do', async (t) => {
   const [c1, c2] = [await freePort(), await freePort()]
   const a = await natsServerMonitor(t, ['--cluster', `nats://127.0.0.1:${c1}`, '--cluster_name', 'mon', '--routes', `nats://127.0.0.1:${c2}`])
-  await natsServerMonitor(t, ['--cluster', `nats://127.0.0.1:${c2}`, '--cluster_name', 'mon', '--routes', `nats://127.0.0.1:${c1}`])
+  const b = await natsServerMonitor(t, ['--cluster', `nats://127.0.0.1:${c2}`, '--cluster_name', 'mon', '--routes', `nats://127.0.0.1:${c1}`])
+  // A subscription on b, so that a's row has a subscriptions_list (omitted when empty).
+  const onB = await client(t, b.port)
+  onB.subscribe('probe.route')
+  await onB.flush()
   let routes: Record<string, unknown>[] = []
-  for (let i = 0; i < 100 && routes.length === 0; i++) {
+  await until('nats-server a lists the route to b with b\'s subscription', async () => {
     routes = asList((await getJson(`${a.url}/routez?subs=1`)).routes)
-    if (routes.length === 0) await sleep(50)
-  }
+    return routes.length === 1 && Array.isArray(routes[0].subscriptions_list) && routes[0].subscriptions_list.includes('probe.route')
+  })
   t.equal(routes.length, 1, 'the two nats-servers routed')
   for (const f of ROUTE_FIELDS) t.ok(f in routes[0], `nats-server's route has ${f}`)
   const cluster = asRecord((await getJson(`${a.url}/varz`)).cluster)
@@ -314,9 +318,10 @@ t.test('a natsmesh route row has nats-server\'s RouteInfo fields with their JSON
   const peer = await FakeRoute.connect(t, mesh.routePort)
   const meshUrl = `http://127.0.0.1:${monitorPort}`
   let ours: Record<string, unknown>[] = []
-  await until('natsmesh lists the route in /routez', async () => {
+  peer.send('RS+ $G probe.route\r\n')
+  await until('natsmesh lists the route and the peer\'s interest in /routez', async () => {
     ours = asList((await getJson(`${meshUrl}/routez?subs=1`)).routes)
-    return ours.length === 1
+    return ours.length === 1 && Array.isArray(ours[0].subscriptions_list)
   })
   t.equal(ours[0].remote_id, peer.serverId, 'natsmesh\'s row is the route to the peer')
   sameFields(t, 'routez route', ROUTE_FIELDS, ours[0], routes[0])
