@@ -48,6 +48,8 @@ export interface NodeProcessOptions {
   logLimitBytes?: number
   /** Every output line (stdout and stderr), as it arrives. */
   onLine?: (line: string) => void
+  /** The child's whole environment; default: ours. */
+  env?: NodeJS.ProcessEnv
 }
 
 export interface ExitStatus {
@@ -109,6 +111,7 @@ export class NodeProcess {
     this.process = spawn(executable, argv, {
       stdio: [isWatchingParent ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       detached: this.isDetached,
+      env: options.env ?? process.env,
     })
     this.pid = this.process.pid ?? -1
     this.exited = new Promise((resolve) => {
