@@ -18,6 +18,10 @@ import {
 } from '../../src/chaos/options.js'
 import { formatReport } from '../../src/chaos/report.js'
 import { runChaos } from '../../src/chaos/runner.js'
+import { planFirstRound } from '../../src/chaos/schedule.js'
+
+/** How long one of each kind takes by the schedule's estimates, with the default margin. */
+const ALL_KINDS_S = Math.ceil(planFirstRound(FAULT_KINDS, Infinity, DEFAULT_MARGIN_MS).allKindsMs / 1000)
 
 interface ChaosFlags extends RawChaosFlags {
   fuzz: boolean
@@ -26,7 +30,7 @@ interface ChaosFlags extends RawChaosFlags {
 function builder(y: Argv): Argv<ChaosFlags> {
   return y
     .option('nodes', { type: 'number', default: DEFAULT_NODES, describe: 'Nodes at the start (add and drain change the set)' })
-    .option('duration', { type: 'number', default: DEFAULT_DURATION_S, describe: 'Seconds of traffic (faults are scheduled inside it)' })
+    .option('duration', { type: 'number', default: DEFAULT_DURATION_S, describe: `Seconds of traffic; faults are scheduled inside it, and kinds that do not fit are reported as not run (every kind once needs about ${ALL_KINDS_S} s)` })
     .option('seed', { type: 'number', describe: 'Seed of the fault schedule and the fuzzer (default: random, printed)' })
     .option('faults', { type: 'string', default: FAULT_KINDS.join(','), describe: 'Fault kinds to inject' })
     .option('rate', { type: 'number', default: DEFAULT_RATE, describe: 'Messages per second per publisher (the hot one sends twice that)' })

@@ -31,11 +31,6 @@ import type { LocalZooKeeper } from '../local/zookeeper.js'
 export const PRE_WINDOW_MS = 1_000
 const RECONNECT_POLL_MS = 50
 
-/** Rough time a fault takes from injection to converged, for fitting the schedule into --duration. */
-export const FAULT_ESTIMATE_MS: Record<FaultKind, number> = {
-  kill: 6_000, hotkill: 6_000, pause: 7_000, drain: 7_000, add: 3_000, zk: 9_000,
-}
-
 export interface InjectorContext {
   cluster: ChaosCluster
   zookeeper: LocalZooKeeper

@@ -98,6 +98,7 @@ export function renderHtml(report: ChaosReport): string {
       `, ${f.lostQueueJobs} jobs, ${f.failedRequests} requests`,
   ])
   const checkRows = v.checks.map((c) => [c.isPassed ? 'ok' : 'FAIL', c.name, c.detail])
+  const notRunRows = report.faultKindsNotRun.map((n) => [n.kind, n.reason, n.detail])
   const totalsRows = [
     ['published', String(t.published)], ['expected deliveries', String(t.expected)], ['delivered', String(t.delivered)],
     ['lost (in windows / outside)', `${t.lost} (${t.lostInWindows} / ${t.lostOutsideWindows})`], ['duplicated', String(t.duplicated)],
@@ -121,7 +122,8 @@ th { background: #f3f3f3; }
 </style></head><body>
 <h1>natsmesh chaos: <span class="${v.isPassed ? 'pass' : 'fail'}">${v.isPassed ? 'PASS' : 'FAIL'}</span></h1>
 <p>seed ${report.seed}, started ${escape(report.startedAt)}, ${(report.durationMs / 1000).toFixed(0)} s of traffic, ${report.faults.length} faults
-(${escape(report.faultKindsRun.join(', '))}), options ${escape(JSON.stringify(report.options))}</p>
+(${escape(report.faultKindsRun.join(', '))})${report.faultKindsNotRun.length === 0 ? ''
+  : `; <strong>not run: ${escape(report.faultKindsNotRun.map((n) => n.kind).join(', '))}</strong>`}, options ${escape(JSON.stringify(report.options))}</p>
 <h2>Timeline</h2>
 <p>Delivered messages per second per client (${PLOT_BUCKET_MS} ms averages). Dark bands: the fault until its recovery step; light bands: its loss window.</p>
 ${renderTimeline(report)}
@@ -129,6 +131,7 @@ ${renderTimeline(report)}
 ${table(['', 'check', 'detail'], checkRows)}
 <h2>Faults</h2>
 ${table(['', 'kind', 'target', 'start', 'what', 'window', 'clients on it', 'failover', 'convergence (after recovery)', 'loss'], faultRows)}
+${notRunRows.length === 0 ? '' : `<h2>Fault kinds not run</h2>\n${table(['kind', 'reason', 'detail'], notRunRows)}`}
 <h2>Totals</h2>
 ${table(['', ''], totalsRows)}
 <h2>Gaps (lost runs per publisher and subscription)</h2>

@@ -3,10 +3,12 @@
 // name says otherwise. Field names are stable: CI and scripts read them.
 import type { Convergence } from './convergence.js'
 import type { FaultKind } from './options.js'
+import type { NotRunKind, SchedulePlan } from './schedule.js'
 import type { Anomaly } from './tracking.js'
 import type { ClientKind, ClientRole, ConnectionChange } from './workload.js'
 
-export const REPORT_VERSION = 1
+/** 2: `schedule` and `faultKindsNotRun` added; the check `all-fault-kinds-ran` became `fault-kinds-ran-where-time-allowed`. */
+export const REPORT_VERSION = 2
 
 export interface Failover {
   client: string
@@ -138,7 +140,11 @@ export interface ChaosReport {
   clients: ClientReport[]
   faults: FaultReport[]
   faultKindsRun: FaultKind[]
+  /** Requested kinds that never ran; faultKindsNotRun says why. */
   faultKindsMissing: FaultKind[]
+  faultKindsNotRun: NotRunKind[]
+  /** What the estimates said at the start: which kinds were expected to fit --duration. */
+  schedule: SchedulePlan
   totals: Totals
   summary: Summary
   gaps: Gap[]
@@ -181,6 +187,10 @@ export function formatReport(r: ChaosReport): string {
       `${f.lostQueueJobs} queue jobs, ${f.failedRequests} requests failed`)
     if (f.bystandersDisconnected.length > 0) lines.push(`      bystanders disconnected: ${f.bystandersDisconnected.join(', ')}`)
     for (const note of f.notes) lines.push(`      note: ${note}`)
+  }
+  if (r.faultKindsNotRun.length > 0) {
+    lines.push('', 'fault kinds not run:')
+    for (const n of r.faultKindsNotRun) lines.push(`  ${n.kind.padEnd(7)} ${n.reason}: ${n.detail}`)
   }
   const t = r.totals
   const s = r.summary

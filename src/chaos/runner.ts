@@ -4,9 +4,11 @@
 //   start ─ converge ─ connect + interest barrier ─┬─ traffic on ──────────────────────── traffic off ─ catch up ─ verdict
 //                                                  └─ 3 s, fault, recover, converge, margin, quiet 1–3 s, fault, …
 //
-// The schedule runs each requested kind once (in a seeded order), then
-// seeded picks, as long as the next fault fits before --duration ends.
-// Everything started is stopped at the end, and on abort (Ctrl-C).
+// The schedule (schedule.ts) runs each requested kind once, in a seeded
+// order, as long as it fits before --duration ends, then seeded picks; it
+// says at the start which kinds are expected to fit, and the report marks
+// the kinds that never ran. Everything started is stopped at the end, and on
+// abort (Ctrl-C).
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -14,19 +16,17 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { analyze } from './analysis.js'
 import { ChaosCluster } from './cluster.js'
 import { waitConverged } from './convergence.js'
-import { FAULT_ESTIMATE_MS, FaultInjector } from './faults.js'
-import type { ChaosOptions, FaultKind } from './options.js'
+import { FaultInjector } from './faults.js'
+import type { ChaosOptions } from './options.js'
 import { Random } from './random.js'
 import { REPORT_VERSION, type ChaosReport, type FaultReport } from './report.js'
+import { describePlan, FaultSchedule, FIRST_FAULT_AFTER_MS, QUIET_MAX_MS, QUIET_MIN_MS } from './schedule.js'
 import { AnomalyLog, BUCKET_MS } from './tracking.js'
 import { Traffic } from './traffic.js'
 import { freePorts } from '../local/ports.js'
 import { sleep } from '../wait.js'
 import { startLocalZooKeeper, type LocalZooKeeper } from '../local/zookeeper.js'
 
-const FIRST_FAULT_AFTER_MS = 3_000
-/** Quiet time kept at the end of the traffic, after the last fault's window. */
-const TAIL_MS = 2_000
 const STARTUP_BOUND_MS = 60_000
 const CATCH_UP_MS = 5_000
 const PROGRESS_EVERY_MS = 2_000
@@ -41,6 +41,7 @@ export async function runChaos(options: ChaosOptions, say: Say, signal: AbortSig
   const clock = (): number => Date.now() - t0
   const stamp = (line: string): void => say(`${(clock() / 1000).toFixed(1).padStart(6)}s  ${line}`)
   const rng = new Random(options.seed)
+  const schedule = new FaultSchedule(options.faults, rng, options.durationMs, options.marginMs)
   const logDir = await mkdtemp(path.join(os.tmpdir(), `natsmesh-chaos-${options.seed}-`))
   const anomalies = new AnomalyLog()
   const unexpectedExits: ChaosReport['unexpectedExits'] = []
@@ -55,6 +56,7 @@ export async function runChaos(options: ChaosOptions, say: Say, signal: AbortSig
   try {
     say(`natsmesh chaos: seed ${options.seed}, ${options.nodes} nodes, ${options.durationMs / 1000}s, faults ${options.faults.join(',')}, ` +
       `${options.rate} msgs/s per publisher; logs in ${logDir}`)
+    say(describePlan(schedule.plan, options.durationMs))
     const [zkPort] = await freePorts(1)
     zookeeper = await startLocalZooKeeper({ port: zkPort, dirPrefix: 'natsmesh-chaos-zk-' })
     const zk = zookeeper
@@ -94,14 +96,14 @@ export async function runChaos(options: ChaosOptions, say: Say, signal: AbortSig
       maxNodes: options.nodes + MAX_EXTRA_NODES, say: stamp,
     })
     await sleepUnless(signal, FIRST_FAULT_AFTER_MS)
-    const firstRound = rng.shuffle(options.faults)
     for (let index = 1; index <= 10_000 && !signal.aborted; index++) {
-      const kind = nextKind(firstRound, options.faults, rng, (k) => injector.canRun(k))
+      const kind = schedule.next(clock(), (k) => injector.canRun(k))
       if (kind === null) break
-      if (clock() + FAULT_ESTIMATE_MS[kind] + options.marginMs + TAIL_MS > options.durationMs) break
       faults.push(await injector.run(kind, index))
-      await sleepUnless(signal, options.marginMs + rng.int(1_000, 3_000))
+      await sleepUnless(signal, options.marginMs + rng.int(QUIET_MIN_MS, QUIET_MAX_MS))
     }
+    const notRun = schedule.notRun(faults.map((f) => f.kind))
+    for (const n of notRun) stamp(`not run: ${n.kind} (${n.reason}: ${n.detail})`)
     await sleepUnless(signal, options.durationMs - clock())
 
     await t.stop()
@@ -112,7 +114,7 @@ export async function runChaos(options: ChaosOptions, say: Say, signal: AbortSig
     progress = null
 
     const analysis = analyze({
-      traffic: t, cluster: c, faults, requestedKinds: options.faults, anomalies, unexpectedExits: unexpectedExits.length,
+      traffic: t, cluster: c, faults, requestedKinds: options.faults, notRun, anomalies, unexpectedExits: unexpectedExits.length,
       convergeBoundMs: options.convergeBoundMs, trafficEndMs,
       lag: { p99: Math.round(lag.percentile(99) / 1e6), max: Math.round(lag.max / 1e6) },
       startMarks: injector.startMarks,
@@ -136,6 +138,8 @@ export async function runChaos(options: ChaosOptions, say: Say, signal: AbortSig
       faults,
       faultKindsRun: analysis.faultKindsRun,
       faultKindsMissing: analysis.faultKindsMissing,
+      faultKindsNotRun: notRun,
+      schedule: schedule.plan,
       totals: analysis.totals,
       summary: analysis.summary,
       gaps: analysis.gaps,
@@ -167,15 +171,6 @@ export async function runChaos(options: ChaosOptions, say: Say, signal: AbortSig
   }
 }
 
-
-/** The first-round kinds in order (skipping ones that cannot run now), then seeded picks. */
-function nextKind(firstRound: FaultKind[], all: readonly FaultKind[], rng: Random, canRun: (k: FaultKind) => boolean): FaultKind | null {
-  const i = firstRound.findIndex(canRun)
-  if (i !== -1) return firstRound.splice(i, 1)[0]
-  if (firstRound.length > 0) return null
-  const possible = all.filter(canRun)
-  return possible.length === 0 ? null : rng.pick(possible)
-}
 
 function abortable(signal: AbortSignal): void {
   if (signal.aborted) throw new Error('interrupted')

@@ -155,7 +155,7 @@ t.test('the verdict: a stalled path before a fault passes, a loss after the flow
     const startMarks = new Map([[1, { streams: new Map([[streamKey('P1', 'S1', 'chaos.s.P1'), 700]]), queue: 0 }]])
     const analysis = analyze({
       traffic: traffic as unknown as Traffic, cluster: { byHostPort: () => null } as unknown as ChaosCluster,
-      faults: [{ ...F, notes: [], pairLosses: [], bystandersDisconnected: [], lostMessages: 0 }], requestedKinds: ['kill'],
+      faults: [{ ...F, notes: [], pairLosses: [], bystandersDisconnected: [], lostMessages: 0 }], requestedKinds: ['kill'], notRun: [],
       anomalies: new AnomalyLog(), unexpectedExits: 0, convergeBoundMs: BOUND_MS, trafficEndMs: LAST * 10,
       lag: { p99: 0, max: 0 }, startMarks: marks ? startMarks : undefined,
     })
