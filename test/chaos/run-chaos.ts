@@ -9,11 +9,14 @@ import os from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Test } from 'tap'
+import type { ChaosReport } from '../../src/chaos/report.js'
 import { CLI, ROOT } from '../helpers/natsmesh.js'
 
 const PARENT_WATCH = pathToFileURL(path.join(ROOT, 'dist', 'src', 'local', 'parent-watch.js')).href
 /** SIGTERM (the run stops and cleans up), then SIGKILL this long later. */
 const KILL_GRACE_MS = 30_000
+/** Beyond --duration: starting ZooKeeper and the nodes, catching up, stopping. */
+const RUN_OVERHEAD_MS = 90_000
 
 export interface ChaosRun<R> {
   code: number | null
@@ -60,4 +63,19 @@ export async function runChaosCli<R>(t: Test, args: string[], timeoutMs: number,
   const text = await readFile(jsonFile, 'utf8').catch(() => null)
   const html = isWritingHtml ? await readFile(htmlFile, 'utf8').catch(() => '') : ''
   return { code, output, report: text === null ? null : JSON.parse(text) as R, html }
+}
+
+/**
+ * `natsmesh chaos --duration <durationS> <args>` with --html; fails t with
+ * the end of the output when no JSON report was written (null), else prints
+ * the report's text from its fault list on as test comments.
+ */
+export async function runChaosReport(t: Test, durationS: number, args: string[]): Promise<{ run: ChaosRun<ChaosReport>; report: ChaosReport } | null> {
+  const run = await runChaosCli<ChaosReport>(t, ['--duration', String(durationS), ...args], durationS * 1000 + RUN_OVERHEAD_MS, true)
+  if (run.report === null) {
+    t.fail(`no JSON report (exit code ${run.code}):\n${run.output.slice(-4000)}`)
+    return null
+  }
+  t.comment(run.output.slice(run.output.indexOf('faults:')))
+  return { run, report: run.report }
 }
