@@ -76,7 +76,7 @@ function spread(natsServer: ThroughputResult[], natsmesh: ThroughputResult[]): s
   return `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`
 }
 
-function table(header: string[], lines: string[][]): string {
+export function table(header: string[], lines: string[][]): string {
   const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c].length)))
   const fmt = (cells: string[]): string => `| ${cells.map((cell, c) => cell.padEnd(widths[c])).join(' | ')} |`
   return [fmt(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(fmt)].join('\n')

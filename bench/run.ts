@@ -15,6 +15,11 @@ import { ProcessRegistry, startTarget, stopTarget, type Target, type TargetSpec 
 import { runSelfCheck } from './selfcheck.js'
 import { formatFailoverReport, runFailoverBench } from './failover.js'
 import { CONVERGENCE_NAMES, convergenceErrors, formatConvergenceReport, runInterestBench, runJoinBench, type ConvergenceName, type ConvergenceReport } from './convergence.js'
+import { formatStartupReport, runStartupBench, startupErrors, STARTUP_ROUNDS } from './startup.js'
+import { formatRestartReport, runRestartProbe, RESTART_ROUNDS } from './restart-probe.js'
+
+/** Named in --only like a scenario, run by their own modules. */
+const STANDALONE_NAMES = ['failover', 'startup']
 
 const NATSMESH_CLI = fileURLToPath(new URL('../bin/natsmesh.js', import.meta.url))
 
@@ -22,7 +27,7 @@ function parseArgs() {
   return yargs(hideBin(process.argv))
     .scriptName('npm run bench --')
     .usage('$0 [options]\n\nnatsmesh vs nats-server on this machine; prints ratios.')
-    .option('only', { type: 'string', array: true, describe: `scenarios to run (${SCENARIOS.map((s) => s.name).join(', ')}, ${CONVERGENCE_NAMES.join(', ')}, failover); a cluster one implies --cluster` })
+    .option('only', { type: 'string', array: true, describe: `scenarios to run (${SCENARIOS.map((s) => s.name).join(', ')}, ${CONVERGENCE_NAMES.join(', ')}, ${STANDALONE_NAMES.join(', ')}); a cluster one implies --cluster` })
     .option('cluster', { type: 'boolean', default: true, describe: 'run the 3-node cluster scenarios too (--no-cluster: single node only)' })
     .option('count', { type: 'number', describe: 'messages per throughput run (default: per scenario, ~2-3 s against nats-server)' })
     .option('requests', { type: 'number', describe: 'measured round trips per latency run' })
@@ -33,6 +38,7 @@ function parseArgs() {
     .option('natsmesh-cmd', { type: 'string', default: process.env.NATSMESH_CMD, describe: 'command for natsmesh (env NATSMESH_CMD); -a/-p and cluster flags are appended' })
     .option('nats-server-cmd', { type: 'string', default: process.env.NATS_SERVER_CMD ?? 'nats-server', describe: 'command for the reference (env NATS_SERVER_CMD)' })
     .option('failover', { type: 'boolean', default: false, describe: 'also run the failover benchmark (bench/failover.ts); --only failover runs it alone' })
+    .option('startup', { type: 'boolean', default: false, describe: `also run the start-up scenario: spawn → first INFO byte beside nats-server and a bare Node.js process (${STARTUP_ROUNDS} rounds), and the nats.go restart probe (${RESTART_ROUNDS} rounds); --only startup runs it alone` })
     .option('convergence', { type: 'boolean', default: true, describe: 'with --cluster, also run the convergence scenarios interest and join (bench/convergence.ts, ~15 s); --no-convergence skips them' })
     .option('selfcheck', { type: 'boolean', default: false, describe: 'measure the load generator itself (null sink, scanner) and exit' })
     .check((a) => {
@@ -68,10 +74,10 @@ function natsmeshSpec(args: Args): TargetSpec {
 
 function selectScenarios(args: Args): Scenario[] {
   const named = (args.only ?? []).flatMap((s) => s.split(',')).filter(Boolean)
-  const only = named.filter((name) => name !== 'failover' && !(CONVERGENCE_NAMES as readonly string[]).includes(name))
+  const only = named.filter((name) => !STANDALONE_NAMES.includes(name) && !(CONVERGENCE_NAMES as readonly string[]).includes(name))
   if (named.length > 0 && only.length === 0) return []
   const unknown = only.filter((name) => !SCENARIOS.some((s) => s.name === name))
-  if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${[...SCENARIOS.map((s) => s.name), ...CONVERGENCE_NAMES, 'failover'].join(', ')}`)
+  if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${[...SCENARIOS.map((s) => s.name), ...CONVERGENCE_NAMES, ...STANDALONE_NAMES].join(', ')}`)
   if (only.length > 0) return SCENARIOS.filter((s) => only.includes(s.name))
   return SCENARIOS.filter((s) => s.nodes === 1 || args.cluster)
 }
@@ -205,8 +211,21 @@ async function main(): Promise<number> {
     console.log(formatFailoverReport(failover))
     if (failover.natsmesh.errors.length + failover.natsServer.errors.length > 0) return 1
   }
-  if (args.json !== undefined) writeJson(args.json, convergenceNames.length > 0 ? { ...meta, convergence } : meta, rows)
-  if (convergenceErrors(convergence) > 0) return 1
+  const extras: Record<string, unknown> = convergenceNames.length > 0 ? { convergence } : {}
+  let startupFailed = false
+  if (args.startup || (args.only ?? []).some((s) => s.split(',').includes('startup'))) {
+    const rounds = args.quick ? Math.ceil(STARTUP_ROUNDS / 4) : STARTUP_ROUNDS
+    const startup = await runStartupBench(specs[0], specs[1], registry, rounds)
+    console.log(`\n${formatStartupReport(startup)}`)
+    const restart = await runRestartProbe(specs[0], specs[1], registry, args.quick ? 2 : RESTART_ROUNDS)
+    console.log(`\n${formatRestartReport(restart)}`)
+    extras.startup = startup
+    extras.restart = restart
+    // The restart outcome is a timing, reported and never a failure; a target that did not start is.
+    startupFailed = startupErrors(startup) > 0
+  }
+  if (args.json !== undefined) writeJson(args.json, { ...meta, ...extras }, rows)
+  if (convergenceErrors(convergence) > 0 || startupFailed) return 1
   return rows.some((r) => r.errors.length > 0) ? 1 : 0
 }
 
