@@ -20,8 +20,8 @@ const PACK_TIMEOUT_MS = 180_000
 const INSTALL_TIMEOUT_MS = 180_000
 const HELP_TIMEOUT_MS = 20_000
 const STOP_TIMEOUT_MS = 10_000
-/** Not copied into the clean checkout: build output, installed modules (linked instead), history. */
-const NOT_COPIED = new Set(['node_modules', 'dist', '.git'])
+/** Not copied into the clean checkout: build output, installed modules (linked instead), history, test runs' leftovers (.gitignore). */
+const NOT_COPIED = new Set(['node_modules', 'dist', '.git', '.tap', 'coverage', 'tmp'])
 /** npm's codes for "could not reach the registry"; anything else is the package's fault. */
 const NETWORK_ERRORS = /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH)\b/
 
