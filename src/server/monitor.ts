@@ -31,6 +31,9 @@ export interface MonitoredServer {
   readonly startTime: Date
   /** The client port actually bound. */
   readonly port: number
+  /** What clients are told to connect to (client_advertise, else the listener). */
+  readonly clientHost: string
+  readonly clientPort: number
   readonly state: string
   readonly connections: ReadonlyMap<number, Connection>
   readonly stats: { readonly totalConnections: number; readonly slowConsumers: number }
@@ -252,8 +255,9 @@ export class Monitor {
       version: this.versions.version,
       natsmesh_version: this.versions.natsmeshVersion,
       proto: 1,
-      host: o.host,
-      port: s.port,
+      // INFO's host and port: client_advertise when set, as nats-server shows them.
+      host: s.clientHost,
+      port: s.clientPort,
       max_connections: o.maxConnections,
       // Go marshals a time.Duration as integer nanoseconds.
       ping_interval: goDurationJson(o.pingIntervalMs),
@@ -265,7 +269,7 @@ export class Monitor {
       max_control_line: o.maxControlLine,
       max_payload: o.maxPayload,
       max_pending: o.maxPending,
-      cluster: {},
+      cluster: o.clusterName !== '' ? { name: o.clusterName } : {},
       write_deadline: goDurationJson(o.writeDeadlineMs),
       start: s.startTime.toISOString(),
       now: new Date(now).toISOString(),

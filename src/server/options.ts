@@ -3,6 +3,7 @@
 // CLI, the config-file loader and /varz all read this table, so an option is
 // added in one place. The table machinery is in src/config/option-table.ts.
 import { OptionsError } from '../errors.js'
+import { checkAdvertise } from '../config/host-port.js'
 import type { OptionSpec } from '../config/option-table.js'
 
 export const DEFAULT_HOST = '0.0.0.0'
@@ -36,6 +37,8 @@ export interface ServerOptions {
   logFile: string
   pidFile: string
   clusterName: string
+  /** `host[:port]` clients are told (INFO, connect_urls) instead of the listener's; '' for none. */
+  clientAdvertise: string
 }
 
 /** Every server option. The cluster adds its own table in src/cluster. */
@@ -44,6 +47,7 @@ export const SERVER_OPTION_SPECS: readonly OptionSpec<ServerOptions>[] = [
   { key: 'port', flag: 'port', alias: 'p', kind: 'port', describe: 'Port for clients (0 picks a free one)' },
   { key: 'httpPort', flag: 'http_port', alias: 'm', kind: 'port', describe: 'Port for HTTP monitoring (0: off)' },
   { key: 'serverName', flag: 'name', alias: 'n', kind: 'string', describe: 'Server name (default: the server id)' },
+  { key: 'clientAdvertise', flag: 'client_advertise', alias: null, kind: 'string', describe: 'host[:port] clients are told about in INFO and connect_urls (default: from --addr/--port)' },
   { key: 'maxPayload', flag: 'max_payload', alias: null, kind: 'size', describe: 'Largest message payload in bytes (1MB, 512KB or a number)' },
   { key: 'maxControlLine', flag: 'max_control_line', alias: null, kind: 'size', describe: 'Longest protocol line in bytes' },
   { key: 'maxConnections', flag: 'max_connections', alias: null, kind: 'count', describe: 'Most client connections at once' },
@@ -57,7 +61,7 @@ export const SERVER_OPTION_SPECS: readonly OptionSpec<ServerOptions>[] = [
   { key: 'trace', flag: 'trace', alias: 'V', kind: 'boolean', describe: 'Log the raw protocol (every op; slow)' },
   { key: 'logFile', flag: 'log', alias: 'l', kind: 'string', describe: 'Write the log to this file instead of stderr' },
   { key: 'pidFile', flag: 'pid', alias: 'P', kind: 'string', describe: 'Write the process id to this file' },
-  { key: 'clusterName', flag: 'cluster_name', alias: null, kind: 'string', describe: 'Cluster name (routes from another name are refused)' },
+  { key: 'clusterName', flag: 'cluster_name', alias: null, kind: 'string', describe: 'Cluster name (routes from another name are refused; with --cluster and no name, one is generated)' },
 ]
 
 export const DEFAULT_OPTIONS: Readonly<ServerOptions> = Object.freeze({
@@ -79,6 +83,7 @@ export const DEFAULT_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   logFile: '',
   pidFile: '',
   clusterName: '',
+  clientAdvertise: '',
 })
 
 /** Fills in defaults and checks the values that depend on each other. */
@@ -95,5 +100,6 @@ export function resolveOptions(input: Partial<ServerOptions> = {}): ServerOption
   if (opts.maxPayload > opts.maxPending) {
     throw new OptionsError(`--max_payload (${opts.maxPayload}) cannot be larger than --max_pending (${opts.maxPending})`)
   }
+  if (opts.clientAdvertise !== '') checkAdvertise('client_advertise', opts.clientAdvertise)
   return opts
 }
