@@ -127,13 +127,13 @@ export class Monitor {
   /** `http://host:port`, or null when not listening. */
   get url(): string | null {
     if (!this.http.listening) return null
-    const host = this.server.options.host
+    const host = this.server.options.httpHost
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
     return `http://${shown}:${this.port}`
   }
 
   async start(): Promise<void> {
-    const { host, httpPort } = this.server.options
+    const { httpHost: host, httpPort } = this.server.options
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(err)
       this.http.once('error', onError)
@@ -262,7 +262,7 @@ export class Monitor {
       // Go marshals a time.Duration as integer nanoseconds.
       ping_interval: goDurationJson(o.pingIntervalMs),
       ping_max: o.maxPingsOut,
-      http_host: o.host,
+      http_host: o.httpHost,
       http_port: this.port,
       http_base_path: '',
       https_port: 0,

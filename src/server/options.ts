@@ -22,6 +22,8 @@ export interface ServerOptions {
   host: string
   port: number
   httpPort: number
+  /** Where monitoring listens; '' is the client host, as in nats-server. */
+  httpHost: string
   serverName: string
   maxPayload: number
   maxControlLine: number
@@ -46,6 +48,7 @@ export const SERVER_OPTION_SPECS: readonly OptionSpec<ServerOptions>[] = [
   { key: 'host', flag: 'addr', alias: 'a', kind: 'string', describe: 'Bind to host address' },
   { key: 'port', flag: 'port', alias: 'p', kind: 'port', describe: 'Port for clients (0 picks a free one)' },
   { key: 'httpPort', flag: 'http_port', alias: 'm', kind: 'port', describe: 'Port for HTTP monitoring (0: off)' },
+  { key: 'httpHost', flag: 'http_host', alias: null, kind: 'string', describe: 'Host for HTTP monitoring (default: --addr)' },
   { key: 'serverName', flag: 'name', alias: 'n', kind: 'string', describe: 'Server name (default: the server id)' },
   { key: 'clientAdvertise', flag: 'client_advertise', alias: null, kind: 'string', describe: 'host[:port] clients are told about in INFO and connect_urls (default: from --addr/--port)' },
   { key: 'maxPayload', flag: 'max_payload', alias: null, kind: 'size', describe: 'Largest message payload in bytes (1MB, 512KB or a number)' },
@@ -68,6 +71,7 @@ export const DEFAULT_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   host: DEFAULT_HOST,
   port: DEFAULT_PORT,
   httpPort: 0,
+  httpHost: '',
   serverName: '',
   maxPayload: MAX_PAYLOAD_SIZE,
   maxControlLine: MAX_CONTROL_LINE_SIZE,
@@ -97,9 +101,11 @@ export function resolveOptions(input: Partial<ServerOptions> = {}): ServerOption
     }
   }
   if (opts.maxControlLine < 32) throw new OptionsError('--max_control_line: must be at least 32 bytes')
+  // nats-server's validateOptions (server.go), in its words.
   if (opts.maxPayload > opts.maxPending) {
-    throw new OptionsError(`--max_payload (${opts.maxPayload}) cannot be larger than --max_pending (${opts.maxPending})`)
+    throw new OptionsError(`max_payload (${opts.maxPayload}) cannot be higher than max_pending (${opts.maxPending})`)
   }
   if (opts.clientAdvertise !== '') checkAdvertise('client_advertise', opts.clientAdvertise)
+  if (opts.httpHost === '') opts.httpHost = opts.host
   return opts
 }

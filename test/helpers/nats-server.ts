@@ -7,11 +7,14 @@ import type { Test } from 'tap'
 import { NodeProcess } from '../../src/local/node-process.js'
 import { freePort, freePorts } from '../../src/local/ports.js'
 import { getJson } from '../../src/ops/http.js'
-import { spawnNode, untilAccepting } from './natsmesh.js'
+import { spawnNode, TEST_LOG_LIMIT_BYTES, untilAccepting } from './natsmesh.js'
 
+/** nats-server on a free port, its log kept as a natsmesh test node's is. */
 export async function startNatsServer(extraArgs: string[] = []): Promise<NodeProcess> {
   const port = await freePort()
-  return untilAccepting(new NodeProcess({ name: `nats-server on port ${port}`, command: ['nats-server'], port, args: extraArgs }))
+  return untilAccepting(new NodeProcess({
+    name: `nats-server on port ${port}`, command: ['nats-server'], port, args: extraArgs, logLimitBytes: TEST_LOG_LIMIT_BYTES,
+  }))
 }
 
 export type ServerKind = 'natsmesh' | 'nats-server'
