@@ -384,7 +384,13 @@ const NATSMESH: ReadonlyMap<string, KeyRule> = table([
   { names: ['route_ping_interval'], read: (v, r) => { r.cluster.routePingIntervalMs = positiveDuration(v, 'route_ping_interval', r) } },
 ])
 
-/** Every top-level key nats-server knows (aliases included), and whether natsmesh maps it; for the docs test. */
-export function natsServerKeys(): { name: string; isSupported: boolean }[] {
-  return [...TOP_LEVEL].filter(([name]) => name !== 'natsmesh').map(([name, rule]) => ({ name, isSupported: rule.read !== null }))
+/** Every top-level key nats-server knows (with its aliases), and whether natsmesh maps it; for the docs test. */
+export function natsServerKeys(): Array<{ names: readonly string[]; isSupported: boolean }> {
+  const rules = new Set([...TOP_LEVEL.values()].filter((rule) => !rule.names.includes('natsmesh')))
+  return [...rules].map((rule) => ({ names: rule.names, isSupported: rule.read !== null }))
+}
+
+/** The same for the cluster block. */
+export function natsServerClusterKeys(): Array<{ names: readonly string[]; isSupported: boolean }> {
+  return [...new Set(CLUSTER.values())].map((rule) => ({ names: rule.names, isSupported: rule.read !== null }))
 }

@@ -62,6 +62,7 @@ export const VALID_CASES: Case[] = [
     files: { 'a.conf': 'cluster {\n  name: "c1"\n  listen: "127.0.0.1:@ROUTE@"\n  routes: [\n    nats://127.0.0.1:1\n  ]\n  no_advertise: true\n}\n' },
   },
   { name: 'cluster host, port and advertise', expect: 'same', files: { 'a.conf': 'cluster {\n  name: c2\n  host: 127.0.0.1\n  port: @ROUTE@\n  advertise: "10.0.0.1:6222"\n}\n' } },
+  { name: 'the cluster aliases net and cluster_advertise', expect: 'same', files: { 'a.conf': 'cluster {\n  name: c4\n  net: 127.0.0.1\n  port: @ROUTE@\n  cluster_advertise: "10.0.0.2"\n}\n' } },
   { name: 'a random cluster port', expect: 'same', files: { 'a.conf': 'cluster { name: c3, listen: "127.0.0.1:-1" }\n' }, randomPorts: ['route'] },
   {
     name: 'include and variables',

@@ -5,13 +5,14 @@
 // unknown key is nats-server's unknown field, and natsmesh's own settings
 // come from the natsmesh block. test/ops/config-files.test.ts replays files
 // like these against nats-server itself.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { ConfigError } from '../../src/config/config-error.js'
-import { ConfigFileError, natsServerKeys, readConfFile, type FileOptions } from '../../src/node/config-file.js'
+import { ConfigFileError, natsServerClusterKeys, natsServerKeys, readConfFile, type FileOptions } from '../../src/node/config-file.js'
 import { nodeConfigFrom } from '../../src/node/node-config.js'
+import { ROOT } from '../helpers/natsmesh.js'
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'natsmesh-conf-'))
 t.teardown(() => rm(dir, { recursive: true, force: true }))
@@ -141,7 +142,7 @@ t.test('a duration as a bare number is seconds, with nats-server\'s warning; the
 })
 
 t.test('every key nats-server knows and natsmesh does not implement is refused by name, at the key', async (t) => {
-  const unsupported = natsServerKeys().filter((k) => !k.isSupported).map((k) => k.name)
+  const unsupported = natsServerKeys().filter((k) => !k.isSupported).flatMap((k) => k.names)
   t.ok(unsupported.length > 50, `${unsupported.length} keys and aliases`)
   for (const name of ['authorization', 'accounts', 'tls', 'jetstream', 'leafnodes', 'gateway', 'websocket', 'mqtt', 'operator', 'resolver', 'logtime']) {
     t.ok(unsupported.includes(name), `${name} is among them`)
@@ -186,4 +187,21 @@ t.test('flags override the file, and the file overrides the defaults', async (t)
   t.match(config.server, { port: 5555, maxPayload: 2 * 1024 * 1024, serverName: 'from-file', debug: false, clusterName: 'a', maxPingsOut: 2 })
   t.equal(config.cluster.clusterListen, 'nats://127.0.0.1:7777')
   t.equal(config.server.httpHost, config.server.host, 'monitoring listens on the client host unless told otherwise, as nats-server')
+})
+
+t.test('docs/operations.md names every nats-server key: mapped ones in the table, refused ones in the list', async (t) => {
+  const docs = await readFile(path.join(ROOT, 'docs', 'operations.md'), 'utf8')
+  const section = docs.slice(docs.indexOf('## Configuration file'), docs.indexOf('**The natsmesh block.**'))
+  const table = section.slice(section.indexOf('| nats-server key'), section.indexOf('**What is refused.**'))
+  const refused = section.slice(section.indexOf('**What is refused.**'))
+  const cluster = refused.slice(refused.indexOf('inside `cluster`'))
+  for (const { names, isSupported } of natsServerKeys()) {
+    const where = isSupported ? table : refused
+    t.ok(names.some((name) => where.includes(isSupported ? `\`${name}` : `\`${name}\``)), `${names.join('/')} ${isSupported ? 'in the table' : 'among the refused keys'}`)
+  }
+  const clusterRows = table.split('\n').filter((line) => line.includes('`cluster {')).join('\n')
+  for (const { names, isSupported } of natsServerClusterKeys()) {
+    t.ok(names.some((name) => (isSupported ? new RegExp(`\\b${name}\\b`).test(clusterRows) : cluster.includes(`\`${name}\``))),
+      `cluster { ${names.join('/')} } ${isSupported ? 'in the table' : 'among the refused keys'}`)
+  }
 })
