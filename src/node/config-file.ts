@@ -15,7 +15,7 @@
 // `natsmesh { … }` block, which nats-server refuses: such a file is for
 // natsmesh only (docs/operations.md shows how to share the rest with an
 // include).
-import { ConfigError } from '../config/config-error.js'
+import { CONFIG_ERROR_CODE, ConfigError } from '../config/config-error.js'
 import { parseConfigFile, type ConfMap, type ConfValue, type ParseOptions } from '../config/conf-parser.js'
 import {
   asArray, asBool, asDuration, asInt, asString, configError, errorPosition, goQuote, goTypeName, unknownFieldError,
@@ -45,7 +45,7 @@ export interface FileOptions {
 
 /** Everything wrong with a config file, nats-server's way: warnings first, then errors, one per line. */
 export class ConfigFileError extends OptionsError {
-  override readonly code: string = 'NATSMESH_ERR_CONFIG'
+  override readonly code: string = CONFIG_ERROR_CODE
   readonly errors: readonly ConfigError[]
   readonly warnings: readonly ConfigError[]
 
