@@ -18,7 +18,8 @@ await yargs(hideBin(process.argv))
       .example('$0 server -a 127.0.0.1 -p 4333', 'a single node on 127.0.0.1:4333')
       .example('$0 server --zk 127.0.0.1:2181 --cluster nats://0.0.0.0:6222 --cluster_name prod', 'join cluster prod through ZooKeeper')
       .example('$0 server --cluster nats://0.0.0.0:6222 --routes nats://h2:6222,nats://h3:6222 --cluster_name prod', 'a cluster from a static seed list')
-      .example('$0 server -c natsmesh.json -DV', 'options from a file, debug and protocol trace on'),
+      .example('$0 server -c natsmesh.conf -DV', 'options from a nats-server config file, debug and protocol trace on')
+      .example('$0 server -t -c natsmesh.conf', 'check a config file as nats-server -t does'),
   async (argv) => serverCommand(argv as Record<string, unknown>))
   .command(upCommand)
   .command(clusterCommand)

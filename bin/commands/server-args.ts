@@ -1,7 +1,7 @@
 // `natsmesh server …` without yargs. Importing yargs costs ~0.2 s of a ~0.37 s
 // start here (string-width builds ICU segmenters when it loads), and a node is
 // ready that much sooner without it. This reads only argument lists it fully
-// understands: flags from the option tables, -c/--config and --check, in the
+// understands: flags from the option tables, -c/--config, -t and --check, in the
 // plain forms (`--flag value`, `--flag=value`, `-p value`, `--flag`,
 // `--no-flag`, `-DV`). Anything else returns null and goes through yargs,
 // which owns help, errors and every other form. test/cli/server-args.test.ts
@@ -14,6 +14,7 @@ interface FlagShape { flag: string; alias: string | null; isBoolean: boolean }
 const FLAGS: readonly FlagShape[] = [
   ...[...SERVER_OPTION_SPECS, ...CLUSTER_OPTION_SPECS].map((s) => ({ flag: s.flag, alias: s.alias, isBoolean: s.kind === 'boolean' })),
   { flag: 'config', alias: 'c', isBoolean: false },
+  { flag: 'test', alias: 't', isBoolean: true },
   { flag: 'check', alias: null, isBoolean: true },
 ]
 const BY_FLAG = new Map(FLAGS.map((f) => [f.flag, f]))

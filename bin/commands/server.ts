@@ -1,11 +1,14 @@
 // `natsmesh server`: one broker node in the foreground, alone or in a cluster.
-// The flags (yargs, or the fast path in server-args.ts) become a NodeConfig
-// in src/node/node-config.ts; runNode is the process's main.
+// The flags (yargs, or the fast path in server-args.ts) and the config file
+// become a NodeConfig in src/node/node-config.ts; -t checks the file as
+// nats-server -t does; runNode is the process's main.
 import fs from 'node:fs'
 import type { Argv } from 'yargs'
 import { ClusterNode } from '../../src/node/cluster-node.js'
 import { CLUSTER_OPTION_SPECS, DEFAULT_CLUSTER_OPTIONS } from '../../src/cluster/options.js'
-import { configAsFlags, nodeConfigFrom, type NodeConfig } from '../../src/node/node-config.js'
+import type { ConfigError } from '../../src/config/config-error.js'
+import { NatsmeshError } from '../../src/errors.js'
+import { checkConfigFile, configAsFlags, nodeConfigFrom, type NodeConfig } from '../../src/node/node-config.js'
 import { formatDuration, type OptionSpec } from '../../src/config/option-table.js'
 import { DEFAULT_OPTIONS, SERVER_OPTION_SPECS } from '../../src/server/options.js'
 import { fail } from './fail.js'
@@ -30,14 +33,46 @@ export function addNodeFlags(y: Argv): Argv {
   addOptionFlags(y, SERVER_OPTION_SPECS, DEFAULT_OPTIONS, 'Server options:')
   addOptionFlags(y, CLUSTER_OPTION_SPECS, DEFAULT_CLUSTER_OPTIONS, 'Cluster options:')
   return y
-    .option('config', { alias: 'c', type: 'string', describe: 'JSON file of options, keyed by flag name; flags override it' })
+    .option('config', {
+      alias: 'c', type: 'string',
+      describe: "Configuration file in nats-server's format (a .json name: natsmesh's JSON keyed by flag name); flags override it",
+    })
+    .option('test', { alias: 't', type: 'boolean', describe: 'Test the configuration file (-c) as nats-server -t does, and exit' })
     .option('check', { type: 'boolean', describe: 'Validate the options, print the effective config as JSON and exit' })
 }
 
-/** The `server` command, from parsed flags: print the config (--check) or run the node. */
+/** nats-server's -t without -c. */
+const NO_FILE_TO_TEST = 'must specify [-c, --config] option to check configuration file syntax'
+
+/** Notes and warnings about the config file go to stderr as they are, as nats-server prints its warnings. */
+function printConfigNotes(notes: readonly ConfigError[]): void {
+  for (const note of notes) process.stderr.write(`${note.message}\n`)
+}
+
+/**
+ * `-t`: nats-server's verdict and words with our name: "configuration file F
+ * is valid", exit 0; or every warning and error, exit 1 (as nats-server,
+ * where other natsmesh errors exit 2).
+ */
+function testConfigFile(file: unknown): never {
+  try {
+    if (typeof file !== 'string') throw new NatsmeshError('NATSMESH_ERR_USAGE', NO_FILE_TO_TEST)
+    printConfigNotes(checkConfigFile(file))
+    process.stderr.write(`natsmesh: configuration file ${file} is valid\n`)
+    process.exit(0)
+  } catch (err) {
+    if (!(err instanceof NatsmeshError)) fail(err)
+    process.stderr.write(`natsmesh: ${err.message}\n`)
+    process.exit(1)
+  }
+}
+
+/** The `server` command, from parsed flags: test the file (-t), print the config (--check) or run the node. */
 export async function serverCommand(argv: Record<string, unknown>): Promise<void> {
+  if (argv.test === true) testConfigFile(argv.config)
   try {
     const config = nodeConfigFrom(argv)
+    printConfigNotes([...config.notices, ...config.warnings])
     if (argv.check === true) {
       process.stdout.write(`${JSON.stringify(configAsFlags(config), null, 2)}\n`)
       return

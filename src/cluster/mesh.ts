@@ -6,8 +6,10 @@
 // Exactly one route per pair survives: with ZooKeeper the lower server id
 // dials; with static seeds both sides dial, and when two routes to one peer
 // meet, both sides keep the one dialed by the lower id.
+import { randomInt } from 'node:crypto'
 import net from 'node:net'
 import os from 'node:os'
+import { parseAdvertise } from '../config/host-port.js'
 import type { Discovery, MemberInfo } from '../discovery/discovery.js'
 import type { ClusterResult, ClusterSink, EndpointContext, EndpointSettings, Logger, MeshHost } from '../server/cluster-seam.js'
 import type { PubArg } from '../server/op-handler.js'
@@ -18,16 +20,24 @@ import { Route, routeEndpointSettings, type RouteHost } from './route.js'
 const DIAL_TIMEOUT_MS = 2000
 const REDIAL_MIN_MS = 100
 const REDIAL_MAX_MS = 5000
+/** nats-server names a cluster it was given no name for with a NUID: 22 characters of base 62. */
+const NUID_DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+const NUID_LENGTH = 22
+
+export function newClusterName(): string {
+  let name = ''
+  for (let i = 0; i < NUID_LENGTH; i++) name += NUID_DIGITS[randomInt(NUID_DIGITS.length)]
+  return name
+}
 
 export interface MeshOptions {
+  /** '' generates one, as nats-server does for a cluster without a name. */
   clusterName: string
   /** Where routes are accepted: host and port (0 picks one). */
   listenHost: string
   listenPort: number
-  /** `host:port` peers should dial; '' derives it from the listener. */
+  /** `host[:port]` peers should dial; '' derives it from the listener. */
   clusterAdvertise: string
-  /** `host:port` clients should use; '' derives it from the client listener. */
-  clientAdvertise: string
   /** Leave connect_urls out of client INFO. */
   noAdvertise: boolean
   pingIntervalMs: number
@@ -54,7 +64,10 @@ class Dial {
 }
 
 export class Mesh implements ClusterSink, RouteHost {
+  /** As given, except clusterName: the name in use (generated, or taken from a peer). */
   readonly options: MeshOptions
+  /** The name was generated here, so a peer's may replace it (nats-server's "dynamic" cluster name). */
+  private isClusterNameDynamic: boolean
   readonly routeSettings: EndpointSettings
   discovery: Discovery | null = null
   readonly logger: Logger
@@ -75,7 +88,8 @@ export class Mesh implements ClusterSink, RouteHost {
 
   constructor(host: MeshHost, options: MeshOptions) {
     this.host = host
-    this.options = options
+    this.isClusterNameDynamic = options.clusterName === ''
+    this.options = { ...options, clusterName: options.clusterName === '' ? newClusterName() : options.clusterName }
     this.logger = host.logger
     this.interest = new ClusterInterest({ cacheEnabled: options.matchCacheEnabled !== false })
     this.routeSettings = routeEndpointSettings(options.pingIntervalMs, host.maxPingsOut)
@@ -97,15 +111,21 @@ export class Mesh implements ClusterSink, RouteHost {
     return addr !== null && typeof addr === 'object' ? addr.port : this.options.listenPort
   }
 
-  /** `nats://host:port` that peers dial. */
-  get routeUrl(): string {
-    return `nats://${this.options.clusterAdvertise !== '' ? this.options.clusterAdvertise : `${advertiseHost(this.options.listenHost)}:${this.routePort}`}`
+  /** Where peers dial us: --cluster_advertise (its port defaults to the bound one, as in nats-server), or the listener. */
+  get routeHostPort(): { host: string; port: number } {
+    const advertised = parseAdvertise(this.options.clusterAdvertise, this.routePort)
+    return advertised.error === null ? advertised : { host: advertiseHost(this.options.listenHost), port: this.routePort }
   }
 
-  /** `host:port` clients use, as it goes into connect_urls. */
+  /** `nats://host:port` that peers dial. */
+  get routeUrl(): string {
+    const { host, port } = this.routeHostPort
+    return `nats://${hostForUrl(host)}:${port}`
+  }
+
+  /** `host:port` clients use, as it goes into connect_urls (the server's client_advertise, if any). */
   get clientHostPort(): string {
-    return this.options.clientAdvertise !== '' ? this.options.clientAdvertise
-      : `${advertiseHost(this.host.clientHost)}:${this.host.clientPort}`
+    return `${hostForUrl(advertiseHost(this.host.clientHost))}:${this.host.clientPort}`
   }
 
   // ---- lifecycle -----------------------------------------------------------------
@@ -122,6 +142,7 @@ export class Mesh implements ClusterSink, RouteHost {
     })
     this.listener.on('error', (err) => this.logger.error(`route listener: ${err.message}`))
     this.logger.info(`Cluster name is ${this.options.clusterName}`)
+    if (this.isClusterNameDynamic) this.logger.warn('Cluster name was dynamically generated, consider setting one')
     this.logger.info(`Listening for route connections on ${this.options.listenHost}:${this.routePort}`)
     this.publishClientInfo()
   }
@@ -309,6 +330,23 @@ export class Mesh implements ClusterSink, RouteHost {
     return true
   }
 
+  /**
+   * A peer's route names another cluster. nats-server's rule: a generated
+   * name gives way to a configured one, or to a greater generated one, and
+   * the routes made under the old name are closed (their peers redial and
+   * meet the new name). false refuses the route.
+   */
+  adoptClusterName(name: string, isPeerDynamic: boolean, route: Route): boolean {
+    if (!this.isClusterNameDynamic || name === '') return false
+    if (isPeerDynamic && !(this.options.clusterName < name)) return false
+    this.options.clusterName = name
+    if (!isPeerDynamic) this.isClusterNameDynamic = false
+    this.logger.info(`Cluster name updated to ${name}`)
+    for (const other of [...this.allRoutes]) if (other !== route) other.closeRoute('Cluster Name Conflict')
+    this.publishClientInfo()
+    return true
+  }
+
   routeInfoChanged(route: Route): void {
     if (route.peer?.isLameDuck === true) this.logger.info(`${route.describe()} - peer entered lame duck mode`)
     this.publishClientInfo()
@@ -383,16 +421,18 @@ export class Mesh implements ClusterSink, RouteHost {
   }
 
   private routeInfoLine(): Buffer {
+    const { host, port } = this.routeHostPort
     const info: Record<string, unknown> = {
       server_id: this.host.id,
       server_name: this.host.name,
       version: this.host.version,
       proto: 1,
-      host: advertiseHost(this.options.listenHost),
-      port: this.routePort,
+      host,
+      port,
       headers: true,
       max_payload: this.host.maxPayload,
       cluster: this.options.clusterName,
+      ...(this.isClusterNameDynamic ? { cluster_dynamic: true } : {}),
       connect_urls: this.isLameDuck ? [] : [this.clientHostPort],
     }
     if (this.isLameDuck) info.ldm = true
@@ -402,7 +442,7 @@ export class Mesh implements ClusterSink, RouteHost {
   private routeConnectLine(): Buffer {
     const connect = {
       echo: false, verbose: false, pedantic: false, tls_required: false,
-      name: this.host.id, cluster: this.options.clusterName, dynamic: false, headers: true,
+      name: this.host.id, cluster: this.options.clusterName, ...(this.isClusterNameDynamic ? { cluster_dynamic: true } : {}), headers: true,
     }
     return Buffer.from(`CONNECT ${JSON.stringify(connect)}\r\n`)
   }
@@ -414,6 +454,11 @@ function sameHost(a: string, b: string): boolean {
   const isLocal = (h: string): boolean => h === 'localhost' || h.startsWith('127.') || h === '::1' ||
     Object.values(os.networkInterfaces()).some((addrs) => (addrs ?? []).some((x) => x.address === h))
   return isLocal(a) && isLocal(b)
+}
+
+/** An IPv6 address goes in brackets in `host:port`. */
+function hostForUrl(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
 }
 
 /** A wildcard listen address is not something a peer or client can dial. */

@@ -2,6 +2,7 @@
 // table form as the server's (src/server/options.ts), so the CLI, config file
 // and --help read them the same way.
 import { OptionsError } from '../errors.js'
+import { checkAdvertise } from '../config/host-port.js'
 import type { OptionSpec } from '../config/option-table.js'
 import { DEFAULT_SESSION_TIMEOUT_MS } from '../discovery/zookeeper.js'
 
@@ -18,8 +19,8 @@ export interface ClusterOptions {
   zkSessionTimeoutMs: number
   /** `user:password` for a digest ACL on the cluster's znodes. */
   zkAuth: string
+  /** `host[:port]` peers should dial; '' derives it from the route listener. */
   clusterAdvertise: string
-  clientAdvertise: string
   noAdvertise: boolean
   routePingIntervalMs: number
 }
@@ -31,7 +32,6 @@ export const DEFAULT_CLUSTER_OPTIONS: Readonly<ClusterOptions> = Object.freeze({
   zkSessionTimeoutMs: DEFAULT_SESSION_TIMEOUT_MS,
   zkAuth: '',
   clusterAdvertise: '',
-  clientAdvertise: '',
   noAdvertise: false,
   routePingIntervalMs: DEFAULT_ROUTE_PING_INTERVAL_MS,
 })
@@ -42,8 +42,7 @@ export const CLUSTER_OPTION_SPECS: readonly OptionSpec<ClusterOptions>[] = [
   { key: 'routes', flag: 'routes', alias: null, kind: 'list', describe: 'Or: a static seed list of route URLs, nats://h1:6222,nats://h2:6222' },
   { key: 'zkSessionTimeoutMs', flag: 'zk_session_timeout', alias: null, kind: 'duration', describe: 'ZooKeeper session timeout: how long a dead node stays registered' },
   { key: 'zkAuth', flag: 'zk_auth', alias: null, kind: 'string', describe: 'user:password guarding the cluster\'s znodes with a digest ACL' },
-  { key: 'clusterAdvertise', flag: 'cluster_advertise', alias: null, kind: 'string', describe: 'host:port peers should dial (default: from --cluster)' },
-  { key: 'clientAdvertise', flag: 'client_advertise', alias: null, kind: 'string', describe: 'host:port clients are told about (default: from --addr/--port)' },
+  { key: 'clusterAdvertise', flag: 'cluster_advertise', alias: null, kind: 'string', describe: 'host[:port] peers should dial (default: from --cluster)' },
   { key: 'noAdvertise', flag: 'no_advertise', alias: null, kind: 'boolean', describe: 'Do not tell clients the other nodes\' URLs (connect_urls)' },
   { key: 'routePingIntervalMs', flag: 'route_ping_interval', alias: null, kind: 'duration', describe: 'How often routes PING; max_pings_out unanswered closes the route' },
 ]
@@ -69,20 +68,25 @@ export function parseClusterListen(url: string): { host: string; port: number } 
   return listen
 }
 
-/** clusterName is the server's --cluster_name ('' when not given). */
+/**
+ * clusterName is the server's --cluster_name ('' when not given: with static
+ * routes the mesh then generates one, as nats-server does).
+ */
 export function resolveClusterOptions(input: Partial<ClusterOptions>, clusterName: string): ClusterOptions {
   const opts: ClusterOptions = { ...DEFAULT_CLUSTER_OPTIONS, ...input }
   const isClustered = opts.clusterListen !== ''
   if (!isClustered && (opts.zookeeper !== '' || opts.routes.length > 0)) {
-    throw new OptionsError('--zk and --routes need --cluster, the URL this node accepts routes on')
+    throw new OptionsError('--zk and --routes need --cluster, the URL this node accepts routes on (in a config file: cluster { listen })')
   }
   if (opts.zookeeper !== '' && opts.routes.length > 0) {
     throw new OptionsError('use either --zk or --routes to find the other members, not both')
   }
-  if (isClustered) {
-    parseClusterListen(opts.clusterListen)
-    if (clusterName === '') throw new OptionsError('--cluster_name is required with --cluster')
+  if (isClustered) parseClusterListen(opts.clusterListen)
+  // The name is the cluster's ZooKeeper path: a generated one would be a cluster of one.
+  if (opts.zookeeper !== '' && clusterName === '') {
+    throw new OptionsError('--cluster_name is required with --zk: the members find each other under /natsmesh/clusters/<name>')
   }
+  if (opts.clusterAdvertise !== '') checkAdvertise('cluster_advertise', opts.clusterAdvertise)
   if (opts.zkAuth !== '' && !/^[^:]+:.+$/.test(opts.zkAuth)) throw new OptionsError('--zk_auth: expected user:password')
   return opts
 }

@@ -60,6 +60,8 @@ export interface RouteHost {
   readonly maxPending: number
   /** A message from the peer, for local subscribers only (one hop). */
   deliverRouted(pa: PubArg, payload: Buffer, payloadStart: number, subject: string): void
+  /** The peer names another cluster: true if we took its name instead (ours was generated). */
+  adoptClusterName(name: string, isPeerDynamic: boolean, route: Route): boolean
   /** The peer's INFO named it; false means close (self, duplicate, or wrong cluster). */
   routeRegistered(route: Route): boolean
   /** The peer sent a later INFO (connect_urls, lame duck). */
@@ -190,7 +192,7 @@ export class Route implements OpHandler, RouteTarget {
       return
     }
     const cluster = typeof obj.cluster === 'string' ? obj.cluster : ''
-    if (!this.checkCluster(cluster)) return
+    if (!this.checkCluster(cluster, obj.cluster_dynamic === true)) return
   }
 
   processInfo(arg: Buffer): void {
@@ -216,14 +218,14 @@ export class Route implements OpHandler, RouteTarget {
       this.host.routeInfoChanged(this)
       return
     }
-    if (!this.checkCluster(info.cluster)) return
+    if (!this.checkCluster(info.cluster, obj.cluster_dynamic === true)) return
     this.peer = info
     if (!this.host.routeRegistered(this)) return
     this.isRegistered = true
   }
 
-  private checkCluster(cluster: string): boolean {
-    if (cluster === this.host.clusterName) return true
+  private checkCluster(cluster: string, isPeerDynamic: boolean): boolean {
+    if (cluster === this.host.clusterName || this.host.adoptClusterName(cluster, isPeerDynamic, this)) return true
     this.endpoint.protocolError(`Rejecting connection, cluster name "${cluster}" does not match "${this.host.clusterName}"`,
       `cluster name "${cluster}" does not match "${this.host.clusterName}"`)
     return false

@@ -37,7 +37,6 @@ export class ClusterNode {
       listenHost: listen.host,
       listenPort: listen.port,
       clusterAdvertise: clusterOptions.clusterAdvertise,
-      clientAdvertise: clusterOptions.clientAdvertise,
       noAdvertise: clusterOptions.noAdvertise,
       pingIntervalMs: clusterOptions.routePingIntervalMs,
     })

@@ -31,6 +31,9 @@ export interface MonitoredServer {
   readonly startTime: Date
   /** The client port actually bound. */
   readonly port: number
+  /** What clients are told to connect to (client_advertise, else the listener). */
+  readonly clientHost: string
+  readonly clientPort: number
   readonly state: string
   readonly connections: ReadonlyMap<number, Connection>
   readonly stats: { readonly totalConnections: number; readonly slowConsumers: number }
@@ -124,13 +127,13 @@ export class Monitor {
   /** `http://host:port`, or null when not listening. */
   get url(): string | null {
     if (!this.http.listening) return null
-    const host = this.server.options.host
+    const host = this.server.options.httpHost
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
     return `http://${shown}:${this.port}`
   }
 
   async start(): Promise<void> {
-    const { host, httpPort } = this.server.options
+    const { httpHost: host, httpPort } = this.server.options
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(err)
       this.http.once('error', onError)
@@ -252,20 +255,21 @@ export class Monitor {
       version: this.versions.version,
       natsmesh_version: this.versions.natsmeshVersion,
       proto: 1,
-      host: o.host,
-      port: s.port,
+      // INFO's host and port: client_advertise when set, as nats-server shows them.
+      host: s.clientHost,
+      port: s.clientPort,
       max_connections: o.maxConnections,
       // Go marshals a time.Duration as integer nanoseconds.
       ping_interval: goDurationJson(o.pingIntervalMs),
       ping_max: o.maxPingsOut,
-      http_host: o.host,
+      http_host: o.httpHost,
       http_port: this.port,
       http_base_path: '',
       https_port: 0,
       max_control_line: o.maxControlLine,
       max_payload: o.maxPayload,
       max_pending: o.maxPending,
-      cluster: {},
+      cluster: o.clusterName !== '' ? { name: o.clusterName } : {},
       write_deadline: goDurationJson(o.writeDeadlineMs),
       start: s.startTime.toISOString(),
       now: new Date(now).toISOString(),

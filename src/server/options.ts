@@ -3,6 +3,7 @@
 // CLI, the config-file loader and /varz all read this table, so an option is
 // added in one place. The table machinery is in src/config/option-table.ts.
 import { OptionsError } from '../errors.js'
+import { checkAdvertise } from '../config/host-port.js'
 import type { OptionSpec } from '../config/option-table.js'
 
 export const DEFAULT_HOST = '0.0.0.0'
@@ -21,6 +22,8 @@ export interface ServerOptions {
   host: string
   port: number
   httpPort: number
+  /** Where monitoring listens; '' is the client host, as in nats-server. */
+  httpHost: string
   serverName: string
   maxPayload: number
   maxControlLine: number
@@ -36,6 +39,8 @@ export interface ServerOptions {
   logFile: string
   pidFile: string
   clusterName: string
+  /** `host[:port]` clients are told (INFO, connect_urls) instead of the listener's; '' for none. */
+  clientAdvertise: string
 }
 
 /** Every server option. The cluster adds its own table in src/cluster. */
@@ -43,7 +48,9 @@ export const SERVER_OPTION_SPECS: readonly OptionSpec<ServerOptions>[] = [
   { key: 'host', flag: 'addr', alias: 'a', kind: 'string', describe: 'Bind to host address' },
   { key: 'port', flag: 'port', alias: 'p', kind: 'port', describe: 'Port for clients (0 picks a free one)' },
   { key: 'httpPort', flag: 'http_port', alias: 'm', kind: 'port', describe: 'Port for HTTP monitoring (0: off)' },
+  { key: 'httpHost', flag: 'http_host', alias: null, kind: 'string', describe: 'Host for HTTP monitoring (default: --addr)' },
   { key: 'serverName', flag: 'name', alias: 'n', kind: 'string', describe: 'Server name (default: the server id)' },
+  { key: 'clientAdvertise', flag: 'client_advertise', alias: null, kind: 'string', describe: 'host[:port] clients are told about in INFO and connect_urls (default: from --addr/--port)' },
   { key: 'maxPayload', flag: 'max_payload', alias: null, kind: 'size', describe: 'Largest message payload in bytes (1MB, 512KB or a number)' },
   { key: 'maxControlLine', flag: 'max_control_line', alias: null, kind: 'size', describe: 'Longest protocol line in bytes' },
   { key: 'maxConnections', flag: 'max_connections', alias: null, kind: 'count', describe: 'Most client connections at once' },
@@ -57,13 +64,14 @@ export const SERVER_OPTION_SPECS: readonly OptionSpec<ServerOptions>[] = [
   { key: 'trace', flag: 'trace', alias: 'V', kind: 'boolean', describe: 'Log the raw protocol (every op; slow)' },
   { key: 'logFile', flag: 'log', alias: 'l', kind: 'string', describe: 'Write the log to this file instead of stderr' },
   { key: 'pidFile', flag: 'pid', alias: 'P', kind: 'string', describe: 'Write the process id to this file' },
-  { key: 'clusterName', flag: 'cluster_name', alias: null, kind: 'string', describe: 'Cluster name (routes from another name are refused)' },
+  { key: 'clusterName', flag: 'cluster_name', alias: null, kind: 'string', describe: 'Cluster name (routes from another name are refused; with --cluster and no name, one is generated)' },
 ]
 
 export const DEFAULT_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   host: DEFAULT_HOST,
   port: DEFAULT_PORT,
   httpPort: 0,
+  httpHost: '',
   serverName: '',
   maxPayload: MAX_PAYLOAD_SIZE,
   maxControlLine: MAX_CONTROL_LINE_SIZE,
@@ -79,6 +87,7 @@ export const DEFAULT_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   logFile: '',
   pidFile: '',
   clusterName: '',
+  clientAdvertise: '',
 })
 
 /** Fills in defaults and checks the values that depend on each other. */
@@ -92,8 +101,11 @@ export function resolveOptions(input: Partial<ServerOptions> = {}): ServerOption
     }
   }
   if (opts.maxControlLine < 32) throw new OptionsError('--max_control_line: must be at least 32 bytes')
+  // nats-server's validateOptions (server.go), in its words.
   if (opts.maxPayload > opts.maxPending) {
-    throw new OptionsError(`--max_payload (${opts.maxPayload}) cannot be larger than --max_pending (${opts.maxPending})`)
+    throw new OptionsError(`max_payload (${opts.maxPayload}) cannot be higher than max_pending (${opts.maxPending})`)
   }
+  if (opts.clientAdvertise !== '') checkAdvertise('client_advertise', opts.clientAdvertise)
+  if (opts.httpHost === '') opts.httpHost = opts.host
   return opts
 }

@@ -3,6 +3,7 @@
 // through setCluster (a ClusterSink) and extra INFO fields.
 import { randomBytes } from 'node:crypto'
 import net from 'node:net'
+import { parseAdvertise } from '../config/host-port.js'
 import type { ClusterSink, MeshHost, MonitorHooks } from './cluster-seam.js'
 import { clientEndpointSettings, Connection, type ClientHost } from './connection.js'
 import { DeliveryCore } from './delivery.js'
@@ -91,8 +92,15 @@ export class Server implements ClientHost, MeshHost {
     return addr !== null && typeof addr === 'object' ? addr.port : this.options.port
   }
 
-  get clientHost(): string { return this.options.host }
-  get clientPort(): number { return this.port }
+  /** What clients are told to connect to (INFO host/port, connect_urls): client_advertise, else the listener. */
+  get clientHost(): string { return this.advertised().host }
+  get clientPort(): number { return this.advertised().port }
+
+  /** client_advertise as nats-server's parseHostPort reads it: a missing, 0 or -1 port is the bound one. */
+  private advertised(): { host: string; port: number } {
+    const advertised = parseAdvertise(this.options.clientAdvertise, this.port)
+    return advertised.error === null ? advertised : { host: this.options.host, port: this.port }
+  }
   get maxPayload(): number { return this.options.maxPayload }
   get maxPingsOut(): number { return this.options.maxPingsOut }
   get maxPending(): number { return this.options.maxPending }
@@ -213,12 +221,14 @@ export class Server implements ClientHost, MeshHost {
       server_name: this.options.serverName,
       version: COMPAT_VERSION,
       proto: 1,
-      host: this.options.host,
-      port: this.port,
+      host: this.clientHost,
+      port: this.clientPort,
       headers: true,
       max_payload: this.options.maxPayload,
       client_id: cid,
       client_ip: clientIp,
+      // nats-server sends a configured cluster name without a cluster too; a mesh's extras replace it.
+      ...(this.options.clusterName !== '' ? { cluster: this.options.clusterName } : {}),
       ...this.infoExtras,
     }
     if (this.state === 'lame-duck') info.ldm = true

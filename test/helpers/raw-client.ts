@@ -102,3 +102,15 @@ export async function transcript(port: number, input: string | Buffer, quietMs =
   c.close()
   return result
 }
+
+/** The INFO a server (a client port, or a route port) sends a new connection, parsed. */
+export async function firstInfo(port: number): Promise<Record<string, unknown>> {
+  const c = await RawClient.connect(port)
+  try {
+    const text = await c.waitFor((s) => s.includes('\r\n'))
+    if (!text.startsWith('INFO ')) throw new Error(`port ${port} sent no INFO first: ${JSON.stringify(text.slice(0, 80))}`)
+    return JSON.parse(text.slice(5, text.indexOf('\r\n'))) as Record<string, unknown>
+  } finally {
+    c.close()
+  }
+}

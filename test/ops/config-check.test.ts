@@ -102,3 +102,26 @@ t.test('--check masks the zk_auth password, from a config file and from a flag',
   t.equal((JSON.parse(withColon.stdout) as Record<string, unknown>).zk_auth, 'me:***', 'a password containing a colon is masked whole')
   t.notMatch(withColon.stdout + withColon.stderr, secret)
 })
+
+t.test('a nats-server config file with the same settings gives the same --check output as the JSON file', async (t) => {
+  const conf = await configFile('prod.conf', [
+    'listen: "127.0.0.1:4333"',
+    'http_port: 8333',
+    'server_name: edge-1',
+    'max_payload: 2MB',
+    'ping_interval: "30s"',
+    'lame_duck_duration: "60s"',
+    'lame_duck_grace_period: "5s"',
+    'cluster { name: prod, listen: "127.0.0.1:6333" }',
+    'natsmesh {',
+    '  zookeeper { servers: "127.0.0.1:2181,127.0.0.1:2182/natsmesh", session_timeout: "8s", auth: "natsmesh:s3cret" }',
+    '}',
+  ].join('\n'))
+  const json = await configFile('prod-same.json', { ...PRODUCTION, zk_auth: 'natsmesh:s3cret' })
+  const [fromConf, fromJson] = await Promise.all([runCli(['server', '-c', conf, '--check']), runCli(['server', '-c', json, '--check'])])
+  t.equal(fromConf.code, 0, fromConf.stderr)
+  t.same(JSON.parse(fromConf.stdout), JSON.parse(fromJson.stdout))
+  t.notMatch(fromConf.stdout, 's3cret', 'the ZooKeeper password is masked')
+  const overridden = await runCli(['server', '-c', conf, '--check', '-p', '4444', '--cluster_name', 'other'])
+  t.match(JSON.parse(overridden.stdout), { port: 4444, cluster_name: 'other', addr: '127.0.0.1' }, 'flags override the file')
+})
